@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Ratings;
 use crate::metrics::{ranking_at_k, ErrorSums, Metrics};
 use crate::params::Params;
-use crate::rng::Rng;
+use crate::mt::Mt19937;
 use crate::sgd::{fit, EpochStats};
 use crate::topn::{top_n, Exclusions};
 
@@ -33,10 +33,11 @@ pub struct CvReport {
     pub mean: Metrics,
 }
 
-/// Splits rating indices into `k` shuffled folds (the first `n % k` folds one larger).
+/// Splits rating indices into `k` shuffled folds (the first `n % k` folds one larger): the folds
+/// Surprise's `KFold(k, random_state=seed)` makes.
 pub fn kfold(n: usize, k: usize, seed: u64) -> Vec<Vec<u32>> {
     let mut idx: Vec<u32> = (0..n as u32).collect();
-    Rng::fork(seed, 0xF01D).shuffle(&mut idx);
+    Mt19937::new(seed).shuffle(&mut idx);
     let (base, extra) = (n / k, n % k);
     let mut out = Vec::with_capacity(k);
     let mut start = 0;

@@ -13,8 +13,8 @@
 
 use crate::data::Ratings;
 use crate::kernel::{user_pass, Rates};
+use crate::mt::Mt19937;
 use crate::params::Params;
-use crate::rng::Rng;
 
 /// Learned parameters, indexed by the dense ids of the ratings they were fitted on.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,48 +133,67 @@ pub fn fit(
         sum += ratings.value[j as usize] as f64;
     }
     let mean = if idx.is_empty() { 0.0 } else { (sum / idx.len() as f64) as f32 };
-    let mut rng = Rng::new(params.seed);
-    let mut init = |n: usize| -> Vec<f32> {
-        (0..n * k)
-            .map(|_| (params.init_mean as f64 + params.init_std_dev as f64 * rng.normal()) as f32)
-            .collect()
-    };
-    let p = init(nu);
-    let q = init(ni);
+    // Factors drawn as Surprise draws them: NumPy's RandomState(seed).normal, users' rows first,
+    // then items', each in order of first appearance in the training ratings.
+    let user_order = first_appearance(idx, &ratings.user, nu);
+    let item_order = first_appearance(idx, &ratings.item, ni);
+    let mut mt = Mt19937::new(params.seed);
+    let (m, sd) = (params.init_mean as f64, params.init_std_dev as f64);
+    let mut p = vec![0.0f32; nu * k];
+    for &u in &user_order {
+        for x in &mut p[u as usize * k..(u as usize + 1) * k] {
+            *x = (m + sd * mt.gauss()) as f32;
+        }
+    }
+    let mut q = vec![0.0f32; ni * k];
+    for &i in &item_order {
+        for x in &mut q[i as usize * k..(i as usize + 1) * k] {
+            *x = (m + sd * mt.gauss()) as f32;
+        }
+    }
     let mut f = Factors { k, mean, bu: vec![0.0; nu], bi: vec![0.0; ni], p, q, user_count, item_count };
     if threads <= 1 {
-        fit_sequential(ratings, idx, params, &mut f, on_epoch);
+        fit_sequential(ratings, idx, &user_order, params, &mut f, on_epoch);
     } else {
         fit_blocked(ratings, idx, params, threads, &mut f, on_epoch);
     }
     f
 }
 
+/// Ids of `col` at the rows `idx`, in order of first appearance.
+fn first_appearance(idx: &[u32], col: &[u32], n: usize) -> Vec<u32> {
+    let mut seen = vec![false; n];
+    let mut order = Vec::new();
+    for &j in idx {
+        let id = col[j as usize];
+        if !std::mem::replace(&mut seen[id as usize], true) {
+            order.push(id);
+        }
+    }
+    order
+}
+
 fn fit_sequential(
     ratings: &Ratings,
     idx: &[u32],
+    user_order: &[u32],
     params: &Params,
     f: &mut Factors,
     on_epoch: &mut dyn FnMut(EpochStats),
 ) {
-    // Users in order of first appearance in `idx`, as Surprise's trainset numbers them.
-    let nu = ratings.n_users();
-    let mut rank = vec![u32::MAX; nu];
-    let mut user_at = Vec::with_capacity(nu);
-    for &j in idx {
-        let u = ratings.user[j as usize];
-        if rank[u as usize] == u32::MAX {
-            rank[u as usize] = user_at.len() as u32;
-            user_at.push(u);
-        }
+    // Users visited in order of first appearance, as Surprise's trainset numbers them.
+    let mut rank = vec![u32::MAX; ratings.n_users()];
+    for (r, &u) in user_order.iter().enumerate() {
+        rank[u as usize] = r as u32;
     }
+    let mut next = user_order.len() as u32;
     for r in rank.iter_mut().filter(|r| **r == u32::MAX) {
-        *r = user_at.len() as u32;
-        user_at.push(u32::MAX);
+        *r = next;
+        next += 1;
     }
     let mut csr = Csr::build(ratings, idx, &rank, &|i| i);
     for row in &mut csr.rows {
-        *row = user_at[*row as usize];
+        *row = user_order[*row as usize];
     }
     let r = rates(params);
     let k = f.k;
@@ -383,7 +402,7 @@ mod tests {
 
     fn toy() -> Ratings {
         let mut rows = Vec::new();
-        let mut rng = Rng::new(11);
+        let mut rng = crate::rng::Rng::new(11);
         for u in 0..60i64 {
             for i in 0..40i64 {
                 if rng.next_f64() < 0.4 {
