@@ -1,0 +1,140 @@
+//! `recpipe bench`: measurements, not tests. `bench train` runs the container's training
+//! pipeline in-process on a ratings file and reports phase timings and peak memory.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use recommender::pipeline::{recommend_all, train, Event};
+use recommender::Params;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Load ratings, cross-validate, fit on all ratings, top-N for every user.
+    Train(TrainArgs),
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// A ratings file (MovieLens ratings.csv, u.data, ratings.dat or Parquet).
+    #[arg(long)]
+    ratings: PathBuf,
+    /// Cross-validation folds (0 skips evaluation).
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Items recommended per user.
+    #[arg(long, default_value_t = 10)]
+    top_n: usize,
+    /// Factors (Surprise's default 100).
+    #[arg(long, default_value_t = 100)]
+    factors: usize,
+    /// Epochs (Surprise's default 20).
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Seed for initialisation and fold shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Threads for the final fit (0: one below 1 M ratings, all cores above).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print exactly one JSON object instead of a report.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Train(a) => bench_train(a),
+    }
+}
+
+/// Peak resident set size of this process, from /proc (Linux), in bytes.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn bench_train(a: TrainArgs) -> anyhow::Result<()> {
+    let params = Params {
+        cv_folds: a.folds,
+        top_n: a.top_n,
+        n_factors: a.factors,
+        n_epochs: a.epochs,
+        seed: a.seed,
+        threads: a.threads,
+        ..Params::default()
+    }
+    .validate()?;
+    let total = Instant::now();
+    let t = Instant::now();
+    let ratings = recommender::load::read_ratings(&a.ratings)
+        .with_context(|| format!("loading {}", a.ratings.display()))?;
+    let load = t.elapsed().as_secs_f64();
+    let quiet = a.json;
+    let on = |e: Event| {
+        if quiet {
+            return;
+        }
+        match e {
+            Event::FoldDone(r) => eprintln!(
+                "fold {}: rmse={:.4} mae={:.4} precision@10={:.4} recall@10={:.4} ndcg@10={:.4}",
+                r.fold, r.metrics.rmse, r.metrics.mae, r.metrics.precision_at_10,
+                r.metrics.recall_at_10, r.metrics.ndcg_at_10
+            ),
+            Event::Epoch { fold: None, stats } => {
+                eprintln!("fit epoch={} train_rmse={:.4}", stats.epoch, stats.train_rmse)
+            }
+            _ => {}
+        }
+    };
+    let (model, timings) = train(&ratings, &params, &on)?;
+    let mut recommended = 0usize;
+    let topn = recommend_all(&model, &ratings, params.top_n, &on, &mut |_, list| {
+        recommended += list.len();
+    });
+    let total = total.elapsed().as_secs_f64();
+    let cv = model.summary.cv.as_ref().map(|c| c.mean);
+    let peak = peak_rss_bytes();
+    if a.json {
+        let v = serde_json::json!({
+            "ratings": ratings.len(),
+            "users": ratings.n_users(),
+            "items": ratings.n_items(),
+            "folds": params.cv_folds,
+            "rmse": cv.map(|m| m.rmse),
+            "mae": cv.map(|m| m.mae),
+            "precision_at_10": cv.map(|m| m.precision_at_10),
+            "recall_at_10": cv.map(|m| m.recall_at_10),
+            "ndcg_at_10": cv.map(|m| m.ndcg_at_10),
+            "seconds": {"load": load, "cv": timings.cv, "fit": timings.fit, "topn": topn, "total": total},
+            "peak_rss_bytes": peak,
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!("ratings {}  users {}  items {}", ratings.len(), ratings.n_users(), ratings.n_items());
+    if let Some(m) = cv {
+        println!(
+            "{}-fold cv: rmse {:.4}  mae {:.4}  precision@10 {:.4}  recall@10 {:.4}  ndcg@10 {:.4}",
+            params.cv_folds, m.rmse, m.mae, m.precision_at_10, m.recall_at_10, m.ndcg_at_10
+        );
+    }
+    println!("recommended {recommended} items");
+    println!(
+        "seconds: load {load:.3}  cv {:.3}  fit {:.3}  topn {topn:.3}  total {total:.3}",
+        timings.cv, timings.fit
+    );
+    if let Some(p) = peak {
+        println!("peak rss {:.1} MB", p as f64 / 1e6);
+    }
+    // The upstream Python container's figures on ml-latest-small (47 s, 2.8 GB), for the ratio.
+    println!(
+        "vs upstream container on ml-latest-small (47 s, 2.8 GB): {:.1}x faster, {:.1}x less memory",
+        47.0 / total,
+        peak.map_or(0.0, |p| 2.8e9 / p as f64)
+    );
+    Ok(())
+}
