@@ -13,6 +13,8 @@ use recommender::Params;
 pub enum BenchCommand {
     /// Load ratings, cross-validate, fit on all ratings, top-N for every user.
     Train(TrainArgs),
+    /// Load-test a serving process's /invocations over loopback.
+    Serve(crate::bench_serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -46,6 +48,7 @@ pub struct TrainArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Train(a) => bench_train(a),
+        BenchCommand::Serve(a) => crate::bench_serve::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 //! a library crate; `anyhow` lives only here.
 
 mod bench;
+mod bench_serve;
 mod datagen;
 mod progress;
 

@@ -1,0 +1,129 @@
+//! Helpers shared by the integration tests: ml roots, the binary, a minimal HTTP client.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn recpipe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_recpipe"))
+}
+
+/// Writes a MovieLens-style ratings.csv with planted structure: `users` × `items`, about a third
+/// of the pairs rated, ratings on the half-star scale.
+pub fn write_ratings(path: &Path, users: i64, items: i64) {
+    let mut s = String::from("userId,movieId,rating,timestamp\n");
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as f64 / (1u64 << 31) as f64
+    };
+    for u in 1..=users {
+        for i in 1..=items {
+            if next() < 0.33 {
+                let taste = ((u % 4) as f64 - 1.5) * ((i % 5) as f64 - 2.0) * 0.4;
+                let r = (3.5 + taste + (next() - 0.5)).clamp(0.5, 5.0);
+                let r = (r * 2.0).round() / 2.0;
+                s.push_str(&format!("{u},{},{r},{}\n", i * 10, 964982703 + i));
+            }
+        }
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, s).unwrap();
+}
+
+/// A fresh ml root with a training channel holding `ratings.csv` and the given hyperparameters.
+pub fn ml_root(hyperparameters: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ml");
+    write_ratings(&root.join("input/data/training/ratings.csv"), 60, 120);
+    std::fs::create_dir_all(root.join("input/config")).unwrap();
+    std::fs::write(root.join("input/config/hyperparameters.json"), hyperparameters).unwrap();
+    (dir, root)
+}
+
+/// Runs `recpipe container train` on a root; returns the exit code and stdout.
+pub fn train(root: &Path) -> (i32, String) {
+    let out = recpipe().args(["container", "train", "--ml-root"]).arg(root).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// A `recpipe container serve` process on a free port, killed on drop.
+pub struct Serving {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Serving {
+    pub fn start(root: &Path) -> Serving {
+        let mut child = recpipe()
+            .args(["container", "serve", "--port", "0", "--ml-root"])
+            .arg(root)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("server printed its address").unwrap();
+            if let Some(a) = line.strip_prefix("listening on http://") {
+                break a.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Serving { child, addr }
+    }
+
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http(&self.addr, "GET", "/ping", &[], b"").0 != 200 {
+            assert!(Instant::now() < deadline, "/ping never answered 200");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns status and body.
+pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    let Ok(mut s) = TcpStream::connect(addr) else { return (0, Vec::new()) };
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return (0, Vec::new());
+    }
+    // The server may answer (e.g. 413) before reading the whole body; keep what it says.
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { return (0, raw) };
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let mut body = raw[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..pos]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[pos + 2..pos + 2 + size]);
+        b = &b[pos + 2 + size + 2..];
+    }
+    out
+}
