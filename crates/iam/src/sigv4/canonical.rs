@@ -1,0 +1,176 @@
+//! The canonical request: encoded and normalised path, sorted query, canonical headers.
+
+use super::{AuthError, HttpRequest};
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// RFC 3986 encoding as SigV4 wants it: unreserved characters (`A-Z a-z 0-9 - _ . ~`) stay,
+/// every other byte becomes `%XX` (uppercase); `/` stays only when `keep_slash`.
+pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(input.len() * 3);
+    for &b in input {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits is kept as it is.
+fn percent_decode(input: &str) -> Vec<u8> {
+    let b = input.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hi = (b[i + 1] as char).to_digit(16);
+            let lo = (b[i + 2] as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Removes `.` and `..` segments and empty segments (`//`), keeping a trailing slash.
+pub fn normalize_path(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::from("/");
+    out.push_str(&segments.join("/"));
+    if path.ends_with('/') && !segments.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// The canonical URI of a wire path: normalised, then encoded again (non-S3 services).
+pub fn canonical_uri(path: &str) -> String {
+    uri_encode(normalize_path(path).as_bytes(), true)
+}
+
+/// The canonical query string: each name and value decoded then re-encoded, sorted by name then
+/// value, a missing `=` giving an empty value.
+pub fn canonical_query(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                uri_encode(&percent_decode(k), false),
+                uri_encode(&percent_decode(v), false),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Trims a header value and collapses each run of spaces or tabs into one space.
+fn canonical_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for word in value
+        .split([' ', '\t', '\r', '\n'])
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// The canonical request over the headers named in `signed_headers` (lowercase, in the order
+/// given, `;`-joined in the result) and the hex payload hash.
+pub fn canonical_request(
+    req: &HttpRequest,
+    signed_headers: &[String],
+    payload_hash: &str,
+) -> Result<String, AuthError> {
+    let mut out = String::with_capacity(256);
+    out.push_str(&req.method.to_ascii_uppercase());
+    out.push('\n');
+    out.push_str(&canonical_uri(&req.path));
+    out.push('\n');
+    out.push_str(&canonical_query(&req.query));
+    out.push('\n');
+    for name in signed_headers {
+        let values: Vec<String> = req.header_values(name).map(canonical_value).collect();
+        if values.is_empty() {
+            return Err(AuthError::SignedHeaderAbsent { name: name.clone() });
+        }
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&values.join(","));
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&signed_headers.join(";"));
+    out.push('\n');
+    out.push_str(payload_hash);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised_and_double_encoded() {
+        let cases = [
+            ("", "/"),
+            ("/", "/"),
+            ("//example//", "/example/"),
+            ("/example1/example2/../..", "/"),
+            ("/./example", "/example"),
+            ("/a/b/../c/", "/a/c/"),
+            ("/example space/", "/example%20space/"),
+            ("/dev/train%20job", "/dev/train%2520job"),
+            ("/\u{1234}", "/%E1%88%B4"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(canonical_uri(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn query_is_decoded_reencoded_and_sorted() {
+        assert_eq!(canonical_query("b=2&a=1&a=0"), "a=0&a=1&b=2");
+        assert_eq!(canonical_query("x&y="), "x=&y=");
+        assert_eq!(canonical_query("k=a%20b&s=a/b+c"), "k=a%20b&s=a%2Fb%2Bc");
+        assert_eq!(canonical_query("p=%zz%4"), "p=%25zz%254");
+        assert_eq!(canonical_query(""), "");
+    }
+
+    #[test]
+    fn header_values_are_trimmed_and_collapsed() {
+        assert_eq!(canonical_value("  a   b \t c  "), "a b c");
+        assert_eq!(canonical_value("\"a   b   c\""), "\"a b c\"");
+    }
+}

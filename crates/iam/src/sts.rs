@@ -1,0 +1,344 @@
+//! STS `AssumeRole`, session credentials, key lookup for the verifier, and the identity-policy
+//! side of authorization.
+
+use rusqlite::{params, OptionalExtension};
+use time::{Duration, OffsetDateTime};
+
+use crate::policy::{
+    evaluate, evaluate_api_gateway, ContextKeys, Decision, Evaluation, NamedPolicy, PolicyDocument,
+    PolicyKind, RequestContext,
+};
+use crate::sigv4::{verify_request, AuthError, HttpRequest, KeyMaterial};
+use crate::store::Iam;
+use crate::{random, IamError, Identity, SecretKey, SessionToken};
+
+pub const DEFAULT_SESSION_SECONDS: u32 = 3600;
+const MIN_SESSION_SECONDS: u32 = 900;
+const MAX_SESSION_SECONDS: u32 = 43_200;
+
+/// Temporary credentials; `Debug` redacts the secret and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// `ASIA...`
+    pub access_key_id: String,
+    pub secret_access_key: SecretKey,
+    pub session_token: SessionToken,
+    pub expiration: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumedRoleUser {
+    /// `arn:aws:sts::<account>:assumed-role/<role>/<session>`
+    pub arn: String,
+    /// `AROA...:<session>`
+    pub assumed_role_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRoleOutput {
+    pub credentials: Credentials,
+    pub assumed_role_user: AssumedRoleUser,
+}
+
+fn validation(value: &str, member: &str, constraint: &str) -> IamError {
+    IamError::ValidationError(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    ))
+}
+
+fn check_pattern(
+    value: &str,
+    member: &str,
+    min: usize,
+    max: usize,
+    extra: &str,
+) -> Result<(), IamError> {
+    let ok = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) || extra.contains(c));
+    let n = value.chars().count();
+    if !ok || n < min || n > max {
+        return Err(validation(value, member, &format!("Member must have length between {min} and {max} and satisfy regular expression pattern: [\\w+=,.@{extra}-]*")));
+    }
+    Ok(())
+}
+
+impl Iam {
+    /// `AssumeRole`: `caller` (the verified identity) asks for a session of `role_arn`. The role's
+    /// trust policy decides, with `sts:ExternalId` in the context; an explicit Deny of
+    /// `sts:AssumeRole` in the caller's own policies also refuses. Duration 900–43200 s.
+    pub fn assume_role(
+        &self,
+        caller: &Identity,
+        role_arn: &str,
+        role_session_name: &str,
+        external_id: Option<&str>,
+        duration_seconds: Option<u32>,
+    ) -> Result<AssumeRoleOutput, IamError> {
+        check_pattern(role_session_name, "roleSessionName", 2, 64, "")?;
+        if let Some(ext) = external_id {
+            check_pattern(ext, "externalId", 2, 1224, ":/")?;
+        }
+        let duration = duration_seconds.unwrap_or(DEFAULT_SESSION_SECONDS);
+        if duration < MIN_SESSION_SECONDS {
+            return Err(validation(
+                &duration.to_string(),
+                "durationSeconds",
+                "Member must have value greater than or equal to 900",
+            ));
+        }
+        if duration > MAX_SESSION_SECONDS {
+            return Err(validation(
+                &duration.to_string(),
+                "durationSeconds",
+                "Member must have value less than or equal to 43200",
+            ));
+        }
+        let denied = || {
+            IamError::AccessDenied(format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                caller.arn()
+            ))
+        };
+        let role_name = role_arn
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|r| r.split_once(":role/"))
+            .filter(|(acct, name)| acct.len() == 12 && !name.is_empty())
+            .ok_or_else(|| {
+                validation(
+                    role_arn,
+                    "roleArn",
+                    "Member must be a role ARN (arn:aws:iam::<account>:role/<name>)",
+                )
+            })?;
+        if role_name.0 != self.account_id() {
+            return Err(denied());
+        }
+        let role_name = role_name.1.rsplit('/').next().unwrap_or(role_name.1);
+        let role = self
+            .read(|c| self.load_role(c, role_name))?
+            .ok_or_else(denied)?;
+
+        let trust = PolicyDocument::parse(&role.assume_role_policy_document, PolicyKind::Trust)?;
+        let mut extra = ContextKeys::new();
+        if let Some(ext) = external_id {
+            extra.insert("sts:ExternalId", ext);
+        }
+        let ctx = RequestContext::new(Some(caller), "sts:AssumeRole", &role.arn, &extra);
+        if !evaluate(
+            &[NamedPolicy {
+                name: "trust policy",
+                document: &trust,
+            }],
+            &ctx,
+        )
+        .is_allowed()
+        {
+            return Err(denied());
+        }
+        if self
+            .evaluate_identity_policies(caller, "sts:AssumeRole", &role.arn, &extra)?
+            .decision
+            == Decision::ExplicitDeny
+        {
+            return Err(denied());
+        }
+
+        let now = self.now();
+        let expiration = now + Duration::seconds(i64::from(duration));
+        let access_key_id = format!("ASIA{}", random::string_from(random::UPPER_ALNUM, 16)?);
+        let secret = random::string_from(random::SECRET_CHARS, 40)?;
+        let token = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            random::bytes(120)?,
+        );
+        self.tx(|tx| {
+            // Sessions a day past expiry are of no use even for saying "expired".
+            tx.execute("DELETE FROM iam_sessions WHERE expires < ?1", params![now.unix_timestamp() - 86_400])?;
+            tx.execute(
+                "INSERT INTO iam_sessions (access_key_id, secret, token, role_name, role_id, session_name, expires, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![access_key_id, secret, token, role.role_name, role.role_id, role_session_name, expiration.unix_timestamp(), now.unix_timestamp()],
+            )?;
+            Ok(())
+        })?;
+        Ok(AssumeRoleOutput {
+            credentials: Credentials {
+                access_key_id,
+                secret_access_key: SecretKey::new(secret),
+                session_token: SessionToken::new(token),
+                expiration,
+            },
+            assumed_role_user: AssumedRoleUser {
+                arn: format!(
+                    "arn:aws:sts::{}:assumed-role/{}/{role_session_name}",
+                    self.account_id(),
+                    role.role_name
+                ),
+                assumed_role_id: format!("{}:{role_session_name}", role.role_id),
+            },
+        })
+    }
+
+    /// Resolves an access key id to its identity, secret and (for `ASIA...` keys) session token.
+    /// Expired sessions and sessions of a deleted (or deleted and re-created) role are refused.
+    pub fn lookup_secret(
+        &self,
+        access_key_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(Identity, SecretKey, Option<SessionToken>), AuthError> {
+        let store = |e: IamError| AuthError::Store(e.to_string());
+        let unknown = || AuthError::UnknownAccessKey {
+            access_key_id: access_key_id.to_string(),
+        };
+        if access_key_id.starts_with("AKIA") {
+            let row = self
+                .read(|c| {
+                    Ok(c.query_row(
+                        "SELECT k.user_name, k.secret, u.user_id FROM iam_access_keys k JOIN iam_users u ON u.name = k.user_name
+                         WHERE k.access_key_id = ?1 AND k.status = 'Active'",
+                        params![access_key_id],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                    )
+                    .optional()?)
+                })
+                .map_err(store)?;
+            let (name, secret, user_id) = row.ok_or_else(unknown)?;
+            let identity = Identity::User {
+                account: self.account_id().into(),
+                arn: self.user_arn(&name),
+                name,
+                user_id,
+            };
+            return Ok((identity, SecretKey::new(secret), None));
+        }
+        if !access_key_id.starts_with("ASIA") {
+            return Err(unknown());
+        }
+        let row = self
+            .read(|c| {
+                let s = c
+                    .query_row(
+                        "SELECT secret, token, role_name, role_id, session_name, expires FROM iam_sessions WHERE access_key_id = ?1",
+                        params![access_key_id],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?)),
+                    )
+                    .optional()?;
+                let current_role = match &s {
+                    Some((_, _, role_name, ..)) => self.load_role(c, role_name)?,
+                    None => None,
+                };
+                Ok(s.map(|s| (s, current_role)))
+            })
+            .map_err(store)?;
+        let ((secret, token, role_name, role_id, session_name, expires), role) =
+            row.ok_or_else(unknown)?;
+        if now.unix_timestamp() >= expires {
+            return Err(AuthError::CredentialsExpired {
+                access_key_id: access_key_id.to_string(),
+            });
+        }
+        if role.as_ref().is_none_or(|r| r.role_id != role_id) {
+            return Err(AuthError::CredentialsRevoked {
+                access_key_id: access_key_id.to_string(),
+            });
+        }
+        let identity = Identity::AssumedRole {
+            account: self.account_id().into(),
+            role_arn: self.role_arn(&role_name),
+            session_arn: format!(
+                "arn:aws:sts::{}:assumed-role/{role_name}/{session_name}",
+                self.account_id()
+            ),
+            role_name,
+            role_id,
+            session_name,
+        };
+        Ok((
+            identity,
+            SecretKey::new(secret),
+            Some(SessionToken::new(token)),
+        ))
+    }
+
+    /// Verifies a SigV4 request for `service` in `region` at `now` against the stored keys and
+    /// returns who signed it.
+    pub fn authenticate(
+        &self,
+        req: &HttpRequest,
+        service: &str,
+        region: &str,
+        now: OffsetDateTime,
+    ) -> Result<Identity, AuthError> {
+        verify_request(req, region, service, now, |akid| {
+            let (identity, secret, session_token) = self.lookup_secret(akid, now)?;
+            Ok((
+                identity,
+                KeyMaterial {
+                    secret,
+                    session_token,
+                },
+            ))
+        })
+    }
+
+    /// Evaluates the identity's own permission policies (inline and attached; for a role session,
+    /// the role's) for `action` on `resource`.
+    pub fn evaluate_identity_policies(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: &str,
+        extra: &ContextKeys,
+    ) -> Result<Evaluation, IamError> {
+        let docs = self.read(|c| match identity {
+            Identity::User { name, .. } => self.user_permission_policies(c, name),
+            Identity::AssumedRole { role_name, .. } => self.role_permission_policies(c, role_name),
+            Identity::Service { .. } => Ok(Vec::new()),
+        })?;
+        let parsed = docs
+            .iter()
+            .map(|(name, text)| {
+                Ok((
+                    name.as_str(),
+                    PolicyDocument::parse(text, PolicyKind::Identity)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, IamError>>()?;
+        let named: Vec<NamedPolicy> = parsed
+            .iter()
+            .map(|(name, document)| NamedPolicy { name, document })
+            .collect();
+        Ok(evaluate(
+            &named,
+            &RequestContext::new(Some(identity), action, resource, extra),
+        ))
+    }
+
+    /// API Gateway's decision for `identity` invoking `resource` (owned by `resource_account`)
+    /// under `resource_policy`: see [`evaluate_api_gateway`].
+    pub fn authorize_with_resource_policy(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: &str,
+        resource_policy: &PolicyDocument,
+        resource_account: &str,
+        extra: &ContextKeys,
+    ) -> Result<Evaluation, IamError> {
+        let id_eval = self.evaluate_identity_policies(identity, action, resource, extra)?;
+        let ctx = RequestContext::new(Some(identity), action, resource, extra);
+        let res_eval = evaluate(
+            &[NamedPolicy {
+                name: "resource policy",
+                document: resource_policy,
+            }],
+            &ctx,
+        );
+        Ok(evaluate_api_gateway(
+            &id_eval,
+            &res_eval,
+            identity.account() == Some(resource_account),
+        ))
+    }
+}

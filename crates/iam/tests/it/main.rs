@@ -1,0 +1,5 @@
+//! Integration tests of the iam crate (one binary).
+
+mod botocore;
+mod sigv4_suite;
+mod sts;
