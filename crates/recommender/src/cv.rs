@@ -1,5 +1,5 @@
 //! k-fold cross-validation: ratings shuffled by the seed, split into k folds of near-equal size,
-//! each fold fitted on the others (folds in parallel, each fit sequential) and scored on its own
+//! each fold fitted on the others (folds in parallel, each fit sequential unless `threads` is set) and scored on its own
 //! ratings: RMSE and MAE of the clipped predictions, and precision/recall/NDCG at 10 of each test
 //! user's top 10 over every item the user did not rate in training, where the relevant items are
 //! the user's held-out ratings >= 4.0.
@@ -88,7 +88,9 @@ fn evaluate_fold(
     test: &[u32],
     on_epoch: &(dyn Fn(usize, EpochStats) + Sync),
 ) -> FoldResult {
-    let f = fit(ratings, Some(train), params, 1, &mut |s| on_epoch(fold + 1, s));
+    // Folds already run in parallel; each fit is sequential unless threads were asked for.
+    let threads = params.threads.max(1);
+    let f = fit(ratings, Some(train), params, threads, &mut |s| on_epoch(fold + 1, s));
     let mut errors = ErrorSums::default();
     for &j in test {
         let j = j as usize;

@@ -53,7 +53,7 @@ pub struct Scored {
     pub key: f32,
 }
 
-const USER_BLOCK: usize = 64;
+const USER_BLOCK: usize = 256;
 const ITEM_TILE: usize = 4096;
 
 /// Item factors with the item bias as one more column, zero rows for unknown items.
