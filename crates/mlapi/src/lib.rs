@@ -7,11 +7,13 @@
 //! by the AWS SDK can be added later without touching the handlers. This crate must never do I/O:
 //! it is types, validation of names, the error table and an in-memory fake for unit tests.
 
+pub mod catalog;
 pub mod error;
 pub mod memory;
 pub mod names;
 pub mod types;
 
+pub use catalog::*;
 pub use error::{ApiError, ErrorCode};
 pub use types::*;
 

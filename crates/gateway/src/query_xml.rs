@@ -1,0 +1,136 @@
+//! IAM's Query actions and their XML answers (namespace `https://iam.amazonaws.com/doc/2010-05-08/`).
+
+use iam::sigv4::format_iso8601;
+use iam::{ContextKeys, Iam, IamError, Identity, Role};
+
+pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+/// RFC 3986 percent-encoding, as IAM returns policy documents.
+fn url_encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+pub fn error(ns: &str, code: &str, message: &str, status: u16, request_id: &str) -> String {
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    format!("<ErrorResponse xmlns=\"{ns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n", esc(message))
+}
+
+fn envelope(action: &str, result: Option<String>, request_id: &str) -> String {
+    let result = result.map(|r| format!("  <{action}Result>\n{r}  </{action}Result>\n")).unwrap_or_default();
+    format!("<{action}Response xmlns=\"{IAM_NS}\">\n{result}  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n")
+}
+
+fn role_xml(tag: &str, r: &Role, indent: &str) -> String {
+    let desc = r.description.as_ref().map(|d| format!("{indent}  <Description>{}</Description>\n", esc(d))).unwrap_or_default();
+    format!(
+        "{indent}<{tag}>\n{indent}  <Path>{}</Path>\n{indent}  <RoleName>{}</RoleName>\n{indent}  <RoleId>{}</RoleId>\n{indent}  <Arn>{}</Arn>\n{indent}  <CreateDate>{}</CreateDate>\n{indent}  <AssumeRolePolicyDocument>{}</AssumeRolePolicyDocument>\n{desc}{indent}</{tag}>\n",
+        esc(&r.path), esc(&r.role_name), r.role_id, esc(&r.arn), format_iso8601(r.create_date), url_encode(&r.assume_role_policy_document)
+    )
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, IamError> {
+    param(params, name).ok_or_else(|| {
+        let member = format!("{}{}", name[..1].to_ascii_lowercase(), &name[1..]);
+        IamError::ValidationError(format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"))
+    })
+}
+
+/// Checks the caller's identity policies allow `iam:<action>` on `resource`.
+fn authorize(iam: &Iam, who: &Identity, action: &str, resource: &str) -> Result<(), IamError> {
+    let full = format!("iam:{action}");
+    let eval = iam.evaluate_identity_policies(who, &full, resource, &ContextKeys::new())?;
+    if eval.is_allowed() {
+        Ok(())
+    } else {
+        Err(IamError::AccessDenied(format!("User: {} is not authorized to perform: {full} on resource: {resource}", who.arn())))
+    }
+}
+
+/// Runs one IAM action for `who` and renders its XML answer.
+pub fn iam_action(iam: &Iam, who: &Identity, action: &str, p: &[(String, String)], request_id: &str) -> Result<String, IamError> {
+    let role_arn = |name: &str| iam.role_arn(name);
+    match action {
+        "CreateRole" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            let role = iam.create_role(name, required(p, "AssumeRolePolicyDocument")?, param(p, "Description"))?;
+            Ok(envelope(action, Some(role_xml("Role", &role, "    ")), request_id))
+        }
+        "GetRole" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            let role = iam.get_role(name)?;
+            Ok(envelope(action, Some(role_xml("Role", &role, "    ")), request_id))
+        }
+        "ListRoles" => {
+            authorize(iam, who, action, &role_arn("*"))?;
+            let members: String = iam.list_roles()?.iter().map(|r| role_xml("member", r, "      ")).collect();
+            Ok(envelope(action, Some(format!("    <IsTruncated>false</IsTruncated>\n    <Roles>\n{members}    </Roles>\n")), request_id))
+        }
+        "UpdateAssumeRolePolicy" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            iam.update_assume_role_policy(name, required(p, "PolicyDocument")?)?;
+            Ok(envelope(action, None, request_id))
+        }
+        "PutRolePolicy" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            iam.put_role_policy(name, required(p, "PolicyName")?, required(p, "PolicyDocument")?)?;
+            Ok(envelope(action, None, request_id))
+        }
+        "AttachRolePolicy" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            iam.attach_role_policy(name, required(p, "PolicyArn")?)?;
+            Ok(envelope(action, None, request_id))
+        }
+        "DeleteRole" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            iam.delete_role(name)?;
+            Ok(envelope(action, None, request_id))
+        }
+        "CreateUser" => {
+            let name = required(p, "UserName")?;
+            authorize(iam, who, action, &iam.user_arn(name))?;
+            let u = iam.create_user(name)?;
+            Ok(envelope(
+                action,
+                Some(format!(
+                    "    <User>\n      <Path>/</Path>\n      <UserName>{}</UserName>\n      <UserId>{}</UserId>\n      <Arn>{}</Arn>\n      <CreateDate>{}</CreateDate>\n    </User>\n",
+                    esc(&u.user_name), u.user_id, esc(&u.arn), format_iso8601(u.create_date)
+                )),
+                request_id,
+            ))
+        }
+        "CreateAccessKey" => {
+            // Without UserName, the key is for the calling user (as in AWS).
+            let name = match (param(p, "UserName"), who) {
+                (Some(n), _) => n.to_string(),
+                (None, Identity::User { name, .. }) => name.clone(),
+                (None, _) => return Err(IamError::ValidationError("UserName is required when the caller is not an IAM user".into())),
+            };
+            authorize(iam, who, action, &iam.user_arn(&name))?;
+            let k = iam.create_access_key(&name)?;
+            Ok(envelope(
+                action,
+                Some(format!(
+                    "    <AccessKey>\n      <UserName>{}</UserName>\n      <AccessKeyId>{}</AccessKeyId>\n      <Status>{}</Status>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <CreateDate>{}</CreateDate>\n    </AccessKey>\n",
+                    esc(&k.user_name), k.access_key_id, k.status, esc(k.secret_access_key.expose()), format_iso8601(k.create_date)
+                )),
+                request_id,
+            ))
+        }
+        other => Err(IamError::InvalidAction(format!("Could not find operation {other} for version 2010-05-08"))),
+    }
+}

@@ -1,0 +1,205 @@
+//! The stage routes `POST|GET /{api_id}/{stage}/{function}`: the access-log middleware, the
+//! [`Invocation`] extractor (limits, throttling, SigV4, policies: a handler cannot skip them), and
+//! thin handlers over [`crate::handlers`] with Snowflake's synchronous/asynchronous answers.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use iam::{ContextKeys, Decision, Identity};
+use serde_json::Value;
+
+use crate::access_log::{line, Slot};
+use crate::body::{accepts_gzip, check_md5, decode, gzip, read_capped};
+use crate::error::GatewayError;
+use crate::results::Outcome;
+use crate::{auth, batch, handlers, random, Function, Gateway, LiveStage};
+
+pub const BATCH_ID: &str = "sf-external-function-query-batch-id";
+
+pub fn router(gw: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/{api_id}/{stage}/{function}", post(post_call).get(get_call))
+        .layer(middleware::from_fn_with_state(gw.clone(), access_log))
+        .with_state(gw)
+}
+
+async fn access_log(State(gw): State<Arc<Gateway>>, mut req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let request_id = random::request_id();
+    let slot = Slot::default();
+    req.extensions_mut().insert(slot.clone());
+    let method = req.method().to_string();
+    let route = req.uri().path().to_string();
+    let batch_id = header(req.headers(), BATCH_ID);
+    let mut resp = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    let rec = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    gw.log.write(&line(&request_id, &method, &route, resp.status().as_u16(), start.elapsed().as_micros(), batch_id.as_deref(), &rec));
+    resp
+}
+
+fn header(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn record(slot: &Slot, e: &GatewayError) {
+    let detail = match e {
+        GatewayError::AccessDenied { reason, .. } => format!("{e} ({reason})"),
+        other => other.to_string(),
+    };
+    slot.lock().unwrap_or_else(|p| p.into_inner()).detail = Some(detail);
+}
+
+/// A request that passed every gate: size, stage, throttle, signature, identity and resource
+/// policies, Content-MD5 and Content-Encoding. Handlers take it as an argument.
+pub struct Invocation {
+    pub identity: Identity,
+    pub stage: Arc<LiveStage>,
+    pub function: Function,
+    /// The decoded body (empty for a GET).
+    pub body: Bytes,
+    pub batch_id: Option<String>,
+    pub accept_gzip: bool,
+    slot: Slot,
+}
+
+impl FromRequest<Arc<Gateway>> for Invocation {
+    type Rejection = GatewayError;
+
+    async fn from_request(req: Request, gw: &Arc<Gateway>) -> Result<Self, GatewayError> {
+        let slot = req.extensions().get::<Slot>().cloned().unwrap_or_default();
+        let out = gate(req, gw, &slot).await;
+        if let Err(e) = &out {
+            record(&slot, e);
+        }
+        out
+    }
+}
+
+async fn gate(req: Request, gw: &Gateway, slot: &Slot) -> Result<Invocation, GatewayError> {
+    let (parts, body) = req.into_parts();
+    let segs: Vec<&str> = parts.uri.path().trim_start_matches('/').split('/').collect();
+    let [api_id, stage_name, fname] = segs[..] else {
+        return Err(GatewayError::NotFound { what: parts.uri.path().to_string() });
+    };
+    let function = Function::from_name(fname).ok_or_else(|| GatewayError::NotFound { what: format!("no route /{fname}; the routes are /train, /deploy, /invoke and /describe") })?;
+    let stage = gw.stage(api_id, stage_name).ok_or_else(|| GatewayError::NotFound { what: format!("no stage '{stage_name}' of REST API '{api_id}' is deployed") })?;
+    if !stage.bucket.try_take() {
+        return Err(GatewayError::Throttled { stage: stage_name.to_string() });
+    }
+    let wire = read_capped(&parts.headers, body, gw.settings.body_limit).await?;
+    let identity = auth::authenticate(&gw.iam, "execute-api", &stage.deployment.config.region, &parts, &wire)?;
+    slot.lock().unwrap_or_else(|p| p.into_inner()).caller = Some(identity.arn().to_string());
+    let resource = stage.resource_arn(parts.method.as_str(), function.name());
+    let eval = gw.iam.authorize_with_resource_policy(&identity, "execute-api:Invoke", &resource, &stage.policy, &stage.deployment.account, &ContextKeys::new())?;
+    if !eval.is_allowed() {
+        return Err(GatewayError::AccessDenied { caller: identity.arn().to_string(), resource, explicit: eval.decision == Decision::ExplicitDeny, reason: eval.reason });
+    }
+    check_md5(&parts.headers, &wire)?;
+    let body = decode(&parts.headers, wire, gw.settings.decoded_limit)?;
+    Ok(Invocation {
+        identity,
+        stage,
+        function,
+        body,
+        batch_id: header(&parts.headers, BATCH_ID).filter(|b| !b.is_empty()),
+        accept_gzip: accepts_gzip(&parts.headers),
+        slot: slot.clone(),
+    })
+}
+
+fn json_response(status: StatusCode, doc: &Value, gzip_ok: bool) -> Response {
+    let text = doc.to_string();
+    if gzip_ok {
+        (status, [("content-type", "application/json"), ("content-encoding", "gzip"), ("vary", "accept-encoding")], gzip(text.as_bytes())).into_response()
+    } else {
+        (status, [("content-type", "application/json"), ("vary", "accept-encoding")], text).into_response()
+    }
+}
+
+fn outcome_response(o: &Outcome, gzip_ok: bool) -> Response {
+    match o {
+        Ok(doc) => json_response(StatusCode::OK, doc, gzip_ok),
+        Err(w) => {
+            let status = StatusCode::from_u16(w.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut resp = json_response(status, &w.body(), false);
+            resp.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(w.code));
+            resp
+        }
+    }
+}
+
+fn still_working() -> Response {
+    (StatusCode::ACCEPTED, Body::empty()).into_response()
+}
+
+async fn post_call(State(gw): State<Arc<Gateway>>, inv: Invocation) -> Response {
+    let slot = inv.slot.clone();
+    match post_inner(gw, inv).await {
+        Ok(r) => r,
+        Err(e) => {
+            record(&slot, &e);
+            e.into_response()
+        }
+    }
+}
+
+async fn post_inner(gw: Arc<Gateway>, inv: Invocation) -> Result<Response, GatewayError> {
+    let rows = batch::parse(&inv.body, inv.function)?;
+    let ctx = handlers::Ctx { sagemaker: gw.sagemaker.clone(), config: inv.stage.deployment.config.clone() };
+    let f = inv.function;
+    let Some(batch_id) = inv.batch_id else {
+        let values = handlers::run(f, &ctx, &rows).await?;
+        return Ok(json_response(StatusCode::OK, &batch::render(&rows, values), inv.accept_gzip));
+    };
+    let key = result_key(&inv.stage, f, &batch_id);
+    let log = gw.log.clone();
+    let caller = inv.identity.arn().to_string();
+    let entry = gw.results.join(&key, &inv.stage.deployment.stage, move |done| {
+        tokio::spawn(async move {
+            let outcome = match handlers::run(f, &ctx, &rows).await {
+                Ok(values) => Ok(batch::render(&rows, values)),
+                Err(e) => {
+                    log.write(&serde_json::json!({"type": "call_failed", "batchId": batch_id, "caller": caller, "function": f.name(), "reason": e.to_string()}).to_string());
+                    Err(e.wire())
+                }
+            };
+            done.finish(outcome);
+        })
+    })?;
+    Ok(match entry.wait(gw.settings.async_threshold).await {
+        Some(o) => outcome_response(&o, inv.accept_gzip),
+        None => still_working(),
+    })
+}
+
+fn result_key(stage: &LiveStage, f: Function, batch_id: &str) -> String {
+    format!("{}/{}/{}/{batch_id}", stage.deployment.api_id, stage.deployment.stage, f.name())
+}
+
+async fn get_call(State(gw): State<Arc<Gateway>>, inv: Invocation) -> Response {
+    let slot = inv.slot.clone();
+    let out = async {
+        let batch_id = inv.batch_id.as_deref().ok_or(GatewayError::MissingBatchId)?;
+        let entry = gw.results.get(&result_key(&inv.stage, inv.function, batch_id)).ok_or_else(|| GatewayError::UnknownBatch { id: batch_id.to_string(), minutes: gw.results.ttl().as_secs() / 60 })?;
+        Ok::<_, GatewayError>(match entry.wait(gw.settings.async_threshold).await {
+            Some(o) => outcome_response(&o, inv.accept_gzip),
+            None => still_working(),
+        })
+    }
+    .await;
+    out.unwrap_or_else(|e| {
+        record(&slot, &e);
+        e.into_response()
+    })
+}
