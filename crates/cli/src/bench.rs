@@ -15,6 +15,8 @@ pub enum BenchCommand {
     Train(TrainArgs),
     /// Load-test a serving process's /invocations over loopback.
     Serve(crate::bench_serve::ServeArgs),
+    /// Signed external-function batches per second through the gateway, and auth latency.
+    Gateway(crate::bench_gateway::GatewayArgs),
 }
 
 #[derive(Args)]
@@ -49,6 +51,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Train(a) => bench_train(a),
         BenchCommand::Serve(a) => crate::bench_serve::run(a),
+        BenchCommand::Gateway(a) => crate::bench_gateway::run(a),
     }
 }
 
@@ -133,11 +136,18 @@ fn bench_train(a: TrainArgs) -> anyhow::Result<()> {
     if let Some(p) = peak {
         println!("peak rss {:.1} MB", p as f64 / 1e6);
     }
-    // The upstream Python container's figures on ml-latest-small (47 s, 2.8 GB), for the ratio.
+    // Baselines: the upstream Python container on ml-latest-small (47 s, 2.8 GB); it cannot run
+    // 25 M ratings, so there the baseline is the target (60 s, 4 GB).
+    let (name, secs, bytes) = if ratings.len() <= 1_000_000 {
+        ("upstream container on ml-latest-small", 47.0, 2.8e9)
+    } else {
+        ("25M target", 60.0, 4.0e9)
+    };
     println!(
-        "vs upstream container on ml-latest-small (47 s, 2.8 GB): {:.1}x faster, {:.1}x less memory",
-        47.0 / total,
-        peak.map_or(0.0, |p| 2.8e9 / p as f64)
+        "vs {name} ({secs} s, {:.1} GB): {:.1}x the speed, {:.1}x less memory",
+        bytes / 1e9,
+        secs / total,
+        peak.map_or(0.0, |p| bytes / p as f64)
     );
     Ok(())
 }

@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// A running server (e.g. http://127.0.0.1:8080); started from --ml-root when absent.
     #[arg(long)]
     url: Option<String>,
+    /// Path prefix of the invocations route on --url: `/endpoints/NAME` sends to the control
+    /// plane's `/endpoints/NAME/invocations` (no /ping wait there: the endpoint is InService).
+    #[arg(long, default_value = "")]
+    path: String,
     /// CSV rows per request.
     #[arg(long, default_value_t = 1000)]
     rows: usize,
@@ -116,7 +120,7 @@ struct Tally {
     latencies_us: Vec<u32>,
 }
 
-async fn connection_loop(addr: String, body: Bytes, until: Instant) -> anyhow::Result<Tally> {
+async fn connection_loop(addr: String, path: String, body: Bytes, until: Instant) -> anyhow::Result<Tally> {
     let stream = tokio::net::TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
     let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
@@ -125,7 +129,7 @@ async fn connection_loop(addr: String, body: Bytes, until: Instant) -> anyhow::R
     while Instant::now() < until {
         let req = Request::builder()
             .method("POST")
-            .uri("/invocations")
+            .uri(path.as_str())
             .header("host", &addr)
             .header("content-type", "text/csv")
             .body(Full::new(body.clone()))?;
@@ -170,11 +174,14 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let addr = host_port(&url)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (tally, elapsed) = rt.block_on(async {
-        wait_ready(&addr).await?;
+        if a.path.is_empty() {
+            wait_ready(&addr).await?;
+        }
+        let path = format!("{}/invocations", a.path.trim_end_matches('/'));
         let start = Instant::now();
         let until = start + Duration::from_secs_f64(a.seconds);
         let tasks: Vec<_> = (0..a.connections)
-            .map(|_| tokio::spawn(connection_loop(addr.clone(), body.clone(), until)))
+            .map(|_| tokio::spawn(connection_loop(addr.clone(), path.clone(), body.clone(), until)))
             .collect();
         let mut all = Tally { requests: 0, errors: 0, latencies_us: Vec::new() };
         for t in tasks {

@@ -2,9 +2,20 @@
 //! a library crate; `anyhow` lives only here.
 
 mod bench;
+mod bench_gateway;
 mod bench_serve;
+mod client;
 mod datagen;
+mod iam_cmd;
+mod endpoints;
+mod jobs;
+mod models;
 mod progress;
+mod server;
+mod stage_cmd;
+mod up;
+mod xml;
+mod s3;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +43,34 @@ enum Command {
     /// Measure the training pipeline or a serving process.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run the server: the whole local cloud on one loopback port (default 4747).
+    Up(up::UpArgs),
+    /// Create the SageMaker execution role and the external-function role; write config.dev.yml.
+    Init(stage_cmd::InitArgs),
+    /// Validate config.dev.yml and create or update the service's stage, routes and bucket.
+    Deploy(stage_cmd::StageArgs),
+    /// Print the deployed stage's summary and endpoint URLs again.
+    Info(stage_cmd::StageArgs),
+    /// Tear the stage down (the bucket and its objects are kept).
+    Remove(stage_cmd::StageArgs),
+    /// IAM on the running server, in the AWS CLI's words (create-role, get-role, ...).
+    #[command(subcommand)]
+    Iam(iam_cmd::IamCommand),
+    /// STS on the running server: assume-role.
+    #[command(subcommand)]
+    Sts(iam_cmd::StsCommand),
+    /// Training jobs on the running server: list, describe, logs, stop, wait.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Models on the running server: list, describe, delete.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Endpoints on the running server: list, describe, delete, invoke, wait.
+    #[command(subcommand)]
+    Endpoints(endpoints::EndpointsCommand),
+    /// Objects in the data directory's buckets: ls, cp, rm.
+    #[command(subcommand)]
+    S3(s3::S3Command),
 }
 
 #[derive(Subcommand)]
@@ -60,13 +99,29 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Datagen(args) => datagen::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Up(args) => up::run(args),
+        Command::Init(args) => stage_cmd::run_init(args),
+        Command::Deploy(args) => stage_cmd::run_deploy(args),
+        Command::Info(args) => stage_cmd::run_info(args),
+        Command::Remove(args) => stage_cmd::run_remove(args),
+        Command::Iam(cmd) => iam_cmd::run_iam(cmd),
+        Command::Sts(cmd) => iam_cmd::run_sts(cmd),
+        Command::Jobs(cmd) => jobs::run(cmd),
+        Command::Models(cmd) => models::run(cmd),
+        Command::Endpoints(cmd) => endpoints::run(cmd),
+        Command::S3(cmd) => s3::run(cmd),
         Command::Container(ContainerCommand::Train { ml_root }) => {
             let code = container::train::run_cli(&ml_root);
             std::process::exit(code);
         }
         Command::Container(ContainerCommand::Serve { ml_root, port, host }) => {
-            container::serve::run_cli(&ml_root, std::net::SocketAddr::new(host, port))
-                .map_err(anyhow::Error::from)
+            // One line on stderr, whatever RUST_BACKTRACE says: the control plane reports the
+            // last line of a serving process's stderr as the endpoint's FailureReason.
+            if let Err(e) = container::serve::run_cli(&ml_root, std::net::SocketAddr::new(host, port)) {
+                eprintln!("serving failed: {e}");
+                std::process::exit(1);
+            }
+            Ok(())
         }
     }
 }

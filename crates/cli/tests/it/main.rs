@@ -2,4 +2,11 @@
 
 mod container_serve;
 mod container_train;
+mod gateway_up;
+mod mlplane_bench;
+mod mlplane_boto3;
+mod mlplane_endpoints;
+mod mlplane_jobs;
+mod mlplane_recovery;
+mod plane;
 mod support;

@@ -1,0 +1,57 @@
+//! Measurements for the control plane's note (ignored by default; run with `--ignored
+//! --nocapture mlplane_bench`): create → Training latency, create-endpoint → InService time,
+//! and invocation throughput through the control plane against direct calls to the process.
+
+use std::time::Instant;
+
+use mlapi::*;
+
+use crate::plane::{fast_config, Plane};
+
+fn bench(ml_root: &std::path::Path, url: &str, path: &str, rows: usize) -> serde_json::Value {
+    let out = crate::support::recpipe()
+        .args(["bench", "serve", "--json", "--seconds", "5", "--connections", "4", "--rows", &rows.to_string(), "--url", url, "--path", path, "--ml-root"])
+        .arg(ml_root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test"]
+async fn measure_control_plane_latencies_and_invocation_overhead() {
+    let p = Plane::open(fast_config()).await;
+    p.put_ratings("s3://data/in/ratings.csv", 300, 600).await;
+    let t = Instant::now();
+    p.plane.create_training_job(p.job("bench-job", &[("n_factors", "20"), ("n_epochs", "10"), ("cv_folds", "0")], "s3://data/in/")).await.unwrap();
+    let created = t.elapsed();
+    p.wait_job("bench-job", |d| d.secondary_status == SecondaryStatus::Training).await;
+    let training = t.elapsed();
+    let d = p.wait_done("bench-job").await;
+    println!("CreateTrainingJob answered in {:.2} ms; InProgress/Training after {:.1} ms; Completed after {:.1} ms", created.as_secs_f64() * 1e3, training.as_secs_f64() * 1e3, t.elapsed().as_secs_f64() * 1e3);
+    let url = d.model_artifacts.unwrap().s3_model_artifacts;
+    p.model_and_config("bench-m", "bench-c", &url, 1).await;
+    let t = Instant::now();
+    p.plane.create_endpoint(CreateEndpointRequest { endpoint_name: Some("bench-ep".into()), endpoint_config_name: Some("bench-c".into()), tags: None }).await.unwrap();
+    p.wait_endpoint("bench-ep", |d| d.endpoint_status == EndpointStatus::InService).await;
+    println!("CreateEndpoint → InService in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+
+    let addr = p.serve().await;
+    let inst = p.plane.endpoint_instances("bench-ep")[0].clone();
+    let ml_root = p.path().join("endpoints/bench-ep").join(&inst.label);
+    for rows in [1usize, 100] {
+        let (direct, plane) = tokio::task::spawn_blocking({
+            let ml_root = ml_root.clone();
+            move || (bench(&ml_root, &format!("http://{}", inst.addr), "", rows), bench(&ml_root, &format!("http://{addr}"), "/endpoints/bench-ep", rows))
+        })
+        .await
+        .unwrap();
+        let (d, c) = (direct["requests_per_second"].as_f64().unwrap(), plane["requests_per_second"].as_f64().unwrap());
+        println!(
+            "rows/request {rows}: direct {d:.0} req/s (p50 {} µs), through the control plane {c:.0} req/s (p50 {} µs): overhead {:.2}x",
+            direct["latency_us"]["p50"], plane["latency_us"]["p50"], d / c
+        );
+    }
+    p.plane.shutdown().await;
+}
