@@ -1,0 +1,85 @@
+//! `recpipe sql` and `recpipe load movielens` against the warehouse's SQL API served on a
+//! loopback port by this test (the same router `recpipe up` mounts).
+
+use std::sync::Arc;
+
+use crate::support::recpipe;
+
+struct SqlServer {
+    url: String,
+    token: String,
+    _rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+fn sql_server() -> SqlServer {
+    let dir = tempfile::tempdir().unwrap();
+    let iam = Arc::new(iam::Iam::open(dir.path().join("state.db")).unwrap());
+    let wh = warehouse::Warehouse::open(dir.path(), iam).unwrap().warehouse;
+    let token = wh.issue_token("ADMIN", "ACCOUNTADMIN").unwrap().token;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = warehouse::api::router(warehouse::api::ApiState::new(wh, Default::default()));
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    SqlServer { url, token, _rt: rt, _dir: dir }
+}
+
+#[test]
+fn sql_scripts_with_variables_formats_and_failures() {
+    let srv = sql_server();
+    let work = tempfile::tempdir().unwrap();
+    let script = work.path().join("s.sql");
+    std::fs::write(&script, "-- step: setup\ncreate database ${DB};\nuse schema ${DB}.public;\ncreate table t (a int, s varchar);\ninsert into t values (1, 'x, y'), (2, null);\nselect * from t order by a;\n").unwrap();
+    let out = recpipe()
+        .args(["sql", "--endpoint-url", &srv.url, "--token", &srv.token, "--format", "csv", "--var", "DB=demo", "-f"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("A,S\n1,\"x, y\"\n2,NULL"), "{stdout}");
+
+    let out = recpipe()
+        .args(["sql", "--endpoint-url", &srv.url, "--token", &srv.token, "-q", "select 1; select * from nowhere; select 2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("select * from nowhere") && stderr.contains("NOWHERE"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("| 2 |"), "the script stops at the failure");
+
+    let out = recpipe().args(["sql", "--endpoint-url", &srv.url, "--token", "bad", "-q", "select 1"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Invalid OAuth access token"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = recpipe().args(["sql", "--endpoint-url", &srv.url, "--token", &srv.token, "-q", "select '${MISSING}'"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("${MISSING}"));
+}
+
+#[test]
+fn load_movielens_through_the_server() {
+    let srv = sql_server();
+    let data = tempfile::tempdir().unwrap();
+    crate::support::write_ratings(&data.path().join("ratings.csv"), 30, 40);
+    let mut movies = String::from("movieId,title,genres\n");
+    for i in 1..=40 {
+        movies.push_str(&format!("{},\"Movie {i}, The (2000)\",Drama\n", i * 10));
+    }
+    std::fs::write(data.path().join("movies.csv"), movies).unwrap();
+    let out = recpipe()
+        .args(["load", "movielens"])
+        .arg(data.path())
+        .args(["--endpoint-url", &srv.url, "--token", &srv.token])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("loaded 40 movies"), "{stdout}");
+    let out = recpipe()
+        .args(["sql", "--endpoint-url", &srv.url, "--token", &srv.token, "--format", "csv", "-q", "select count(*) as n from movielens.public.movies where title like '%, The%'"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("N\n40"), "{}", String::from_utf8_lossy(&out.stdout));
+}

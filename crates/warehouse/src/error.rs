@@ -1,0 +1,153 @@
+//! The warehouse's error kinds and their one mapping to Snowflake's wire codes.
+
+use thiserror::Error;
+
+/// A statement or API call failed. Messages follow Snowflake's wording where it has one and name
+/// the offending object, token or header.
+#[derive(Debug, Error)]
+pub enum WarehouseError {
+    /// The SQL text does not parse.
+    #[error("SQL compilation error:\nsyntax error {0}")]
+    Syntax(String),
+    /// Valid Snowflake syntax recpipe does not implement.
+    #[error("SQL compilation error:\nunsupported feature '{0}'")]
+    Unsupported(String),
+    #[error("SQL compilation error:\n{kind} '{name}' does not exist or not authorized.")]
+    NotFound { kind: &'static str, name: String },
+    #[error("SQL compilation error:\nObject '{0}' already exists.")]
+    AlreadyExists(String),
+    /// Snowflake's wording: `Insufficient privileges to operate on <kind> '<name>'`.
+    #[error("SQL access control error:\nInsufficient privileges to operate on {kind} '{name}'")]
+    Insufficient { kind: &'static str, name: String },
+    /// A statement's argument is wrong (bad prefix, bad option value...).
+    #[error("SQL compilation error:\n{0}")]
+    Invalid(String),
+    /// The engine refused or failed the statement; DuckDB's message, lightly edited.
+    #[error("SQL execution error:\n{0}")]
+    Execution(String),
+    /// An external function call failed (remote status, bad response, credentials).
+    #[error("{0}")]
+    ExternalFunction(String),
+    /// Login failed: unknown user or wrong password (one message for both).
+    #[error("Incorrect username or password was specified.")]
+    BadCredentials,
+    /// Missing, unknown or malformed bearer token.
+    #[error("Invalid OAuth access token.")]
+    BadToken,
+    #[error("Authentication token has expired.  The user must authenticate again.")]
+    TokenExpired,
+    #[error("Statement {0} not found.")]
+    NoSuchStatement(String),
+    #[error("Statement reached its statement or warehouse timeout of {0} second(s) and was canceled.")]
+    Timeout(u64),
+    #[error("SQL execution canceled")]
+    Canceled,
+    /// A storage or I/O failure; the detail is for the log, see [`WarehouseError::wire_message`].
+    #[error("warehouse internal error: {0}")]
+    Internal(String),
+}
+
+/// One row of the wire table: HTTP status, Snowflake error code, SQLSTATE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireCode {
+    pub http_status: u16,
+    pub code: &'static str,
+    pub sql_state: &'static str,
+}
+
+impl WarehouseError {
+    /// The single mapping from kind to wire codes.
+    pub fn wire(&self) -> WireCode {
+        let (http_status, code, sql_state) = match self {
+            WarehouseError::Syntax(_) => (422, "001003", "42000"),
+            WarehouseError::Unsupported(_) => (422, "002040", "0A000"),
+            WarehouseError::NotFound { .. } => (422, "002003", "02000"),
+            WarehouseError::AlreadyExists(_) => (422, "002002", "42710"),
+            WarehouseError::Insufficient { .. } => (422, "003001", "42501"),
+            WarehouseError::Invalid(_) => (422, "002023", "22023"),
+            WarehouseError::Execution(_) => (422, "100038", "22000"),
+            WarehouseError::ExternalFunction(_) => (422, "100351", "P0001"),
+            WarehouseError::BadCredentials => (401, "390100", "08004"),
+            WarehouseError::BadToken => (401, "390303", "08004"),
+            WarehouseError::TokenExpired => (401, "390318", "08004"),
+            WarehouseError::NoSuchStatement(_) => (404, "333333", "02000"),
+            WarehouseError::Timeout(_) => (408, "000630", "57014"),
+            WarehouseError::Canceled => (422, "000604", "57014"),
+            WarehouseError::Internal(_) => (500, "000603", "XX000"),
+        };
+        WireCode {
+            http_status,
+            code,
+            sql_state,
+        }
+    }
+
+    /// What a caller may see: internals of an internal error stay in the log.
+    pub fn wire_message(&self) -> String {
+        match self {
+            WarehouseError::Internal(_) => "Processing aborted due to error 300002.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    pub(crate) fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
+        WarehouseError::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for WarehouseError {
+    fn from(e: rusqlite::Error) -> Self {
+        WarehouseError::Internal(format!("catalog: {e}"))
+    }
+}
+
+impl From<duckdb::Error> for WarehouseError {
+    fn from(e: duckdb::Error) -> Self {
+        let msg = e.to_string();
+        if let Some(rest) = msg.split_once("Parser Error: ").map(|x| x.1) {
+            return WarehouseError::Syntax(rest.to_string());
+        }
+        if let Some(rest) = msg.split_once("Catalog Error: ").map(|x| x.1) {
+            return WarehouseError::Execution(rest.to_string());
+        }
+        // An external-function failure travels through DuckDB as the callback's error text.
+        if let Some(rest) = msg.split_once(crate::extfn::ERROR_MARK).map(|x| x.1) {
+            return WarehouseError::ExternalFunction(rest.to_string());
+        }
+        WarehouseError::Execution(msg)
+    }
+}
+
+impl From<iam::IamError> for WarehouseError {
+    fn from(e: iam::IamError) -> Self {
+        WarehouseError::Internal(format!("iam: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privilege_errors_use_snowflakes_words_and_codes() {
+        let e = WarehouseError::Insufficient {
+            kind: "function",
+            name: "TRAIN".into(),
+        };
+        assert!(e
+            .to_string()
+            .contains("Insufficient privileges to operate on function 'TRAIN'"));
+        assert_eq!(e.wire().code, "003001");
+        assert_eq!(e.wire().sql_state, "42501");
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak() {
+        let e = WarehouseError::Internal("/secret/path disk full".into());
+        assert_eq!(e.wire().http_status, 500);
+        assert!(!e.wire_message().contains("secret"));
+    }
+}

@@ -1,0 +1,185 @@
+//! Executes one statement: recpipe's own statements here and in the sibling modules, the rest
+//! rewritten and run by DuckDB.
+
+mod external;
+mod objects;
+mod security;
+mod show;
+mod tasks;
+
+use crate::result::{render_batch, Column, QueryResult};
+use crate::session::Session;
+use crate::sql::ast::Statement;
+use crate::sql::rewrite::rewrite;
+use crate::sql::types::sf_type_of_duck;
+use crate::sql::{parse_source, SourceStatement};
+use crate::{random, WarehouseError};
+
+impl Session {
+    pub fn execute_statement(&mut self, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
+        self.current_statement = st.text.clone();
+        let query_id = random::uuid();
+        let mut result = match parse_source(st)? {
+            Statement::Passthrough => self.passthrough(st, &query_id)?,
+            other => self.run_own(other)?,
+        };
+        result.query_id = query_id;
+        Ok(result)
+    }
+
+    fn run_own(&mut self, st: Statement) -> Result<QueryResult, WarehouseError> {
+        use Statement::*;
+        match st {
+            CreateDatabase { name, opts } => self.create_database(name, opts),
+            CreateSchema { name, opts } => self.create_schema(name, opts),
+            CreateWarehouse { name, opts, props } => self.create_warehouse(name, opts, props),
+            DropDatabase { name, if_exists } => self.drop_database(name, if_exists),
+            DropWarehouse { name, if_exists } => self.drop_warehouse(name, if_exists),
+            Use { kind, name } => self.use_(kind, name),
+            Show { kind, like } => self.show(kind, like),
+            ShowGrants(of) => self.show_grants(of),
+            DescribeTable(name) => self.describe_table(name),
+            DescribeIntegration(name) => self.describe_integration(name),
+            DescribeFunction { name, arg_types } => self.describe_function(name, arg_types),
+            CreateIntegration { def, opts } => self.create_integration(def, opts),
+            AlterIntegration { name, set } => self.alter_integration(name, set),
+            DropIntegration { name, if_exists } => self.drop_integration(name, if_exists),
+            CreateFunction { def, opts } => self.create_function(def, opts),
+            DropFunction { name, arg_types, if_exists } => self.drop_function(name, arg_types, if_exists),
+            CreateRole { name, opts } => self.create_role(name, opts),
+            DropRole { name, if_exists } => self.drop_role(name, if_exists),
+            GrantRole { role, to_role, to_user } => self.grant_role(role, to_role, to_user),
+            Grant { target, role } => self.grant(target, role, false),
+            Revoke { target, role } => self.grant(target, role, true),
+            CreateUser { name, opts, password, default_role } => self.create_user(name, opts, password, default_role),
+            CreateTask { def, opts } => self.create_task(def, opts),
+            AlterTask { name, if_exists, action } => self.alter_task(name, if_exists, action),
+            ExecuteTask(name) => self.execute_task(name),
+            DescribeTask(name) => self.describe_task(name),
+            DropTask { name, if_exists } => self.drop_task(name, if_exists),
+            ShowTasks { like, scope } => self.show_tasks(like, scope),
+            Passthrough => unreachable!("handled by the caller"),
+        }
+    }
+
+    pub(crate) fn apply_use_for_load(&mut self) -> Result<(), WarehouseError> {
+        self.apply_use()
+    }
+
+    pub(crate) fn connection(&self) -> &duckdb::Connection {
+        &self.conn
+    }
+
+    /// Points this session's DuckDB connection at its current database and schema.
+    fn apply_use(&mut self) -> Result<(), WarehouseError> {
+        let want = match (&self.database, &self.schema) {
+            (Some(d), Some(s)) => Some((d.clone(), s.clone())),
+            _ => None,
+        };
+        if want != self.applied {
+            if let Some((d, s)) = &want {
+                self.conn.execute_batch(&format!("USE {}.{}", d.sql(), s.sql()))?;
+            }
+            self.applied = want;
+        }
+        Ok(())
+    }
+
+    fn passthrough(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
+        let mut keys = Vec::new();
+        let sql = {
+            let ctx = external::CallContext { session: &*self, query_id, keys: std::cell::RefCell::new(&mut keys) };
+            rewrite(&st.toks, &ctx)
+        };
+        let out = sql.and_then(|sql| {
+            self.apply_use()?;
+            self.run_duck(&sql, st)
+        });
+        for k in keys {
+            self.wh.0.ext.forget(&k);
+        }
+        out
+    }
+
+    fn run_duck(&mut self, sql: &str, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
+        let first = st
+            .toks
+            .first()
+            .and_then(|t| match &t.tok {
+                crate::sql::lexer::Tok::Word(w) => Some(w.to_uppercase()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut stmt = self.conn.prepare(sql)?;
+        let batches: Vec<_> = stmt.query_arrow([])?.collect();
+        let ncol = stmt.column_count();
+        let mut columns = Vec::with_capacity(ncol);
+        for i in 0..ncol {
+            let lt = stmt.column_logical_type(i);
+            let duck = match lt.get_alias() {
+                Some(alias) => alias,
+                None => format!("{:?}", lt.id()),
+            };
+            let name = stmt.column_name(i).map(|s| s.to_string()).unwrap_or_default();
+            let mut c = Column::typed(&name, sf_type_of_duck(&duck));
+            if c.sf_type == "fixed" && duck.to_uppercase().starts_with("DECIMAL") {
+                c.scale = Some(lt.decimal_scale() as u32);
+                c.precision = Some(lt.decimal_width() as u32);
+            }
+            columns.push(c);
+        }
+        let mut rows = Vec::new();
+        for b in &batches {
+            render_batch(b, &mut rows)?;
+        }
+        drop(stmt);
+        let count = |what: &str| -> QueryResult {
+            let n = rows.first().and_then(|r| r.first().cloned()).flatten().unwrap_or_else(|| "0".into());
+            QueryResult { query_id: String::new(), columns: vec![Column::typed(what, "fixed")], rows: vec![vec![Some(n)]] }
+        };
+        Ok(match first.as_str() {
+            "INSERT" => count("number of rows inserted"),
+            "UPDATE" => count("number of rows updated"),
+            "DELETE" => count("number of rows deleted"),
+            "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK" => {
+                QueryResult::status(status_message(&first, st))
+            }
+            _ => QueryResult { query_id: String::new(), columns, rows },
+        })
+    }
+}
+
+/// Snowflake-like status for DDL run by DuckDB, e.g. `Table T successfully created.`
+fn status_message(first: &str, st: &SourceStatement) -> String {
+    use crate::sql::lexer::Tok;
+    let words: Vec<String> = st
+        .toks
+        .iter()
+        .filter_map(|t| match &t.tok {
+            Tok::Word(w) => Some(w.to_uppercase()),
+            _ => None,
+        })
+        .collect();
+    let kind_at = words.iter().position(|w| ["TABLE", "VIEW", "SEQUENCE"].contains(&w.as_str()));
+    match (first, kind_at) {
+        ("CREATE", Some(i)) | ("DROP", Some(i)) | ("ALTER", Some(i)) => {
+            let name = st
+                .toks
+                .iter()
+                .skip_while(|t| !t.tok.is_kw(&words[i]))
+                .skip(1)
+                .filter_map(|t| crate::sql::Ident::from_tok(&t.tok))
+                .find(|n| !["IF", "NOT", "EXISTS"].contains(&n.as_str()))
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            let kind = words[i][..1].to_string() + &words[i][1..].to_lowercase();
+            let verb = match first {
+                "CREATE" => "successfully created",
+                "DROP" => "successfully dropped",
+                _ => "successfully altered",
+            };
+            format!("{kind} {name} {verb}.")
+        }
+        _ => "Statement executed successfully.".into(),
+    }
+}

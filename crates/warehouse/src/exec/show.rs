@@ -1,0 +1,241 @@
+//! `SHOW ...` in Snowflake's column layouts (the columns users and scripts look at).
+
+use crate::catalog::security::GrantRow;
+use crate::result::QueryResult;
+use crate::session::Session;
+use crate::sql::ast::{GrantsOf, ShowKind};
+use crate::sql::literal;
+use crate::WarehouseError;
+
+pub(super) fn ts(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.000 +0000",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Snowflake's `LIKE` for SHOW: case-insensitive, `%` and `_`.
+pub(super) fn like(pattern: &Option<String>, name: &str) -> bool {
+    fn m(p: &[char], s: &[char]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some('%'), _) => m(&p[1..], s) || (!s.is_empty() && m(p, &s[1..])),
+            (Some('_'), Some(_)) => m(&p[1..], &s[1..]),
+            (Some(a), Some(b)) => a == b && m(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    match pattern {
+        None => true,
+        Some(p) => {
+            let p: Vec<char> = p.to_uppercase().chars().collect();
+            let s: Vec<char> = name.to_uppercase().chars().collect();
+            m(&p, &s)
+        }
+    }
+}
+
+fn s(v: impl Into<String>) -> Option<String> {
+    Some(v.into())
+}
+
+impl Session {
+    pub(super) fn show(&mut self, kind: ShowKind, pat: Option<String>) -> Result<QueryResult, WarehouseError> {
+        let cat = self.wh.catalog();
+        Ok(match kind {
+            ShowKind::Databases => {
+                let rows = cat
+                    .databases()?
+                    .into_iter()
+                    .filter(|d| like(&pat, &d.0))
+                    .map(|(name, _, owner, created)| {
+                        let current = self.database.as_ref().is_some_and(|c| c.as_str() == name);
+                        vec![s(ts(created)), s(name), s("N"), s(if current { "Y" } else { "N" }), s(""), s(owner), s(""), s(""), s("1")]
+                    })
+                    .collect();
+                QueryResult::table(&["created_on", "name", "is_default", "is_current", "origin", "owner", "comment", "options", "retention_time"], rows)
+            }
+            ShowKind::Schemas | ShowKind::Tables => self.show_duck(kind, &pat)?,
+            ShowKind::Warehouses => {
+                let rows = cat
+                    .warehouses()?
+                    .into_iter()
+                    .filter(|w| like(&pat, &w.0))
+                    .map(|(name, props, owner, created)| {
+                        let p: serde_json::Value = serde_json::from_str(&props).unwrap_or_default();
+                        let get = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                        let current = self.warehouse.as_ref().is_some_and(|c| c.as_str() == name);
+                        vec![
+                            s(name),
+                            s("STARTED"),
+                            s("STANDARD"),
+                            get("WAREHOUSE_SIZE").or(s("X-Small")),
+                            s(if current { "Y" } else { "N" }),
+                            get("AUTO_SUSPEND").or(s("600")),
+                            get("AUTO_RESUME").map(|v| v.to_lowercase()).or(s("true")),
+                            s(ts(created)),
+                            s(owner),
+                        ]
+                    })
+                    .collect();
+                QueryResult::table(&["name", "state", "type", "size", "is_current", "auto_suspend", "auto_resume", "created_on", "owner"], rows)
+            }
+            ShowKind::Integrations => {
+                let rows = cat
+                    .integrations()?
+                    .into_iter()
+                    .filter(|i| like(&pat, &i.name))
+                    .map(|i| vec![s(i.name), s(format!("EXTERNAL_API - {}", i.provider)), s("API"), s(i.enabled.to_string()), i.comment, s(ts(i.created))])
+                    .collect();
+                QueryResult::table(&["name", "type", "category", "enabled", "comment", "created_on"], rows)
+            }
+            ShowKind::ExternalFunctions => {
+                let roles = self.effective_roles()?;
+                let mut rows = Vec::new();
+                for f in cat.functions()? {
+                    if !like(&pat, &f.name) {
+                        continue;
+                    }
+                    if !roles.contains(&f.owner) && !cat.has_privilege(&roles, "USAGE", "FUNCTION", &f.object_key())? {
+                        continue;
+                    }
+                    let n = f.def.args.len().to_string();
+                    let args = format!("{}({}) RETURN {}", f.name, f.arg_types().join(", "), f.def.returns);
+                    rows.push(vec![
+                        s(ts(f.created)),
+                        s(f.name.clone()),
+                        s(f.schema.clone()),
+                        s("N"),
+                        s("N"),
+                        s("N"),
+                        s(n.clone()),
+                        s(n),
+                        s(args),
+                        s(f.def.comment.clone().unwrap_or_else(|| "user-defined function".into())),
+                        s(f.db.clone()),
+                        s("N"),
+                        s("N"),
+                        s(if f.def.secure { "Y" } else { "N" }),
+                        s("Y"),
+                        s("EXTERNAL"),
+                    ]);
+                }
+                QueryResult::table(
+                    &["created_on", "name", "schema_name", "is_builtin", "is_aggregate", "is_ansi", "min_num_arguments", "max_num_arguments", "arguments", "description", "catalog_name", "is_table_function", "valid_for_clustering", "is_secure", "is_external_function", "language"],
+                    rows,
+                )
+            }
+            ShowKind::Roles => {
+                let rows = cat
+                    .roles()?
+                    .into_iter()
+                    .filter(|r| like(&pat, &r.0))
+                    .map(|(name, owner, created)| {
+                        let current = name == self.role;
+                        vec![s(ts(created)), s(name), s("N"), s(if current { "Y" } else { "N" }), s(owner)]
+                    })
+                    .collect();
+                QueryResult::table(&["created_on", "name", "is_default", "is_current", "owner"], rows)
+            }
+            ShowKind::Users => {
+                let rows = cat
+                    .users()?
+                    .into_iter()
+                    .filter(|u| like(&pat, &u.0))
+                    .map(|(name, role, created)| vec![s(name.clone()), s(ts(created)), s(name), role])
+                    .collect();
+                QueryResult::table(&["name", "created_on", "login_name", "default_role"], rows)
+            }
+        })
+    }
+
+    fn show_duck(&self, kind: ShowKind, pat: &Option<String>) -> Result<QueryResult, WarehouseError> {
+        let db = self.database.clone().ok_or_else(|| WarehouseError::Invalid("Cannot perform SHOW. This session does not have a current database. Call 'USE DATABASE', or use a qualified name.".into()))?;
+        if kind == ShowKind::Schemas {
+            let sql = format!("SELECT schema_name FROM duckdb_schemas() WHERE database_name = {} AND schema_name <> 'main' ORDER BY 1", literal(db.as_str()));
+            let mut st = self.conn.prepare(&sql)?;
+            let names: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let rows = names
+                .into_iter()
+                .filter(|n| like(pat, n))
+                .map(|n| {
+                    let current = self.schema.as_ref().is_some_and(|c| c.as_str() == n);
+                    vec![s(""), s(n), s("N"), s(if current { "Y" } else { "N" }), s(db.as_str())]
+                })
+                .collect();
+            return Ok(QueryResult::table(&["created_on", "name", "is_default", "is_current", "database_name"], rows));
+        }
+        let schema = self.schema.clone().ok_or_else(|| WarehouseError::Invalid("This session does not have a current schema.".into()))?;
+        let sql = format!(
+            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name = {} AND schema_name = {} ORDER BY 1",
+            literal(db.as_str()),
+            literal(schema.as_str())
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let tables: Vec<(String, i64)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let rows = tables
+            .into_iter()
+            .filter(|t| like(pat, &t.0))
+            .map(|(n, rows)| vec![s(""), s(n), s(db.as_str()), s(schema.as_str()), s("TABLE"), s(""), s(""), s(rows.to_string()), s(""), s("")])
+            .collect();
+        Ok(QueryResult::table(&["created_on", "name", "database_name", "schema_name", "kind", "comment", "cluster_by", "rows", "bytes", "owner"], rows))
+    }
+
+    pub(super) fn show_grants(&mut self, of: GrantsOf) -> Result<QueryResult, WarehouseError> {
+        let cat = self.wh.catalog();
+        let mut rows: Vec<GrantRow> = match &of {
+            GrantsOf::Current => cat.grants(Some(&self.role), None)?,
+            GrantsOf::ToRole(r) => cat.grants(Some(r.as_str()), None)?,
+            GrantsOf::ToUser(_) => Vec::new(),
+            GrantsOf::On { kind, name } => {
+                let key = match kind.as_str() {
+                    "FUNCTION" => cat
+                        .functions()?
+                        .into_iter()
+                        .find(|f| f.name == name.last().as_str())
+                        .map(|f| f.object_key())
+                        .unwrap_or_default(),
+                    "TABLE" | "VIEW" => {
+                        let (d, sc, t) = name.qualify(self.database.as_ref(), self.schema.as_ref())?;
+                        format!("{d}.{sc}.{t}")
+                    }
+                    _ => name.to_string(),
+                };
+                cat.grants(None, Some((kind.as_str(), &key)))?
+            }
+        };
+        let role_rows: Vec<GrantRow> = match &of {
+            GrantsOf::Current | GrantsOf::ToRole(_) => {
+                let grantee = match &of {
+                    GrantsOf::ToRole(r) => r.as_str().to_string(),
+                    _ => self.role.clone(),
+                };
+                cat.role_grants_to(&grantee)?
+                    .into_iter()
+                    .map(|(role, created)| GrantRow { created, privilege: "USAGE".into(), kind: "ROLE".into(), object: role, grantee: grantee.clone(), granted_by: "".into() })
+                    .collect()
+            }
+            GrantsOf::ToUser(u) => cat
+                .user_roles(u.as_str())?
+                .into_iter()
+                .map(|role| GrantRow { created: 0, privilege: "".into(), kind: "USER".into(), object: role, grantee: u.to_string(), granted_by: "".into() })
+                .collect(),
+            GrantsOf::On { .. } => Vec::new(),
+        };
+        rows.extend(role_rows);
+        let rows = rows
+            .into_iter()
+            .map(|g| vec![s(ts(g.created)), s(g.privilege), s(g.kind), s(g.object), s("ROLE"), s(g.grantee), s("false"), s(g.granted_by)])
+            .collect();
+        Ok(QueryResult::table(&["created_on", "privilege", "granted_on", "name", "granted_to", "grantee_name", "grant_option", "granted_by"], rows))
+    }
+}

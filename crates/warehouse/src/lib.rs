@@ -1,0 +1,29 @@
+//! recpipe's warehouse: the Snowflake box. It owns the databases (one embedded DuckDB file each
+//! under `<data>/warehouse/`), Snowflake's SQL surface on top of DuckDB (identifier folding,
+//! types, VARIANT, the statements DuckDB lacks), roles, grants and users, API integrations, the
+//! calling side of external functions (batched, signed with assumed-role credentials, retried,
+//! polled), scheduled tasks, the SQL API v2 over HTTP and the MovieLens loader.
+//!
+//! It must never splice a name into SQL as text (names are parsed and quoted), never pass
+//! through a statement that reads or writes the server's files, and never store or log a
+//! password or token in clear.
+
+pub mod api;
+pub mod catalog;
+mod engine;
+mod error;
+mod exec;
+pub mod extfn;
+pub mod load;
+mod random;
+mod result;
+mod session;
+pub mod sql;
+pub mod tasks;
+mod users;
+
+pub use engine::{Opened, Warehouse, WarehouseConfig, ADMIN_PASSWORD_ENV, ADMIN_USER};
+pub use error::{WarehouseError, WireCode};
+pub use result::{Column, QueryResult};
+pub use session::Session;
+pub use users::{Principal, Token};

@@ -1,0 +1,141 @@
+//! A session: who is connected, their current role, database, schema and warehouse, and their own
+//! DuckDB connection (so `USE` and transactions are per session).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::catalog::{ACCOUNTADMIN, PUBLIC};
+use crate::engine::Warehouse;
+use crate::sql::{split, Ident};
+use crate::{QueryResult, WarehouseError};
+
+pub struct Session {
+    pub(crate) wh: Warehouse,
+    pub user: String,
+    pub role: String,
+    pub database: Option<Ident>,
+    pub schema: Option<Ident>,
+    pub warehouse: Option<Ident>,
+    pub(crate) conn: duckdb::Connection,
+    /// The `USE` last applied to `conn`.
+    pub(crate) applied: Option<(Ident, Ident)>,
+    /// Text of the statement being executed (CURRENT_STATEMENT).
+    pub(crate) current_statement: String,
+}
+
+impl Warehouse {
+    /// A session for `user` (who must exist) in `role` (default: the user's default role).
+    pub fn session(&self, user: &str, role: Option<&str>) -> Result<Session, WarehouseError> {
+        let name = user.to_uppercase();
+        let (_, default_role) = self
+            .catalog()
+            .user(&name)?
+            .ok_or_else(|| WarehouseError::not_found("User", &name))?;
+        let mut s = Session {
+            wh: self.clone(),
+            user: name,
+            role: PUBLIC.into(),
+            database: None,
+            schema: None,
+            warehouse: None,
+            conn: self.new_connection()?,
+            applied: None,
+            current_statement: String::new(),
+        };
+        let role = role.map(str::to_uppercase).or(default_role).unwrap_or_else(|| PUBLIC.into());
+        s.set_role(&role)?;
+        Ok(s)
+    }
+
+    /// A session of the user tasks run as (`SYSTEM`, as in Snowflake's query history) acting as
+    /// `role`, the task's owner. `SYSTEM` is no catalog user: nobody can log in as it.
+    pub(crate) fn system_session(&self, role: &str) -> Result<Session, WarehouseError> {
+        Ok(Session {
+            wh: self.clone(),
+            user: crate::tasks::TASK_USER.into(),
+            role: role.to_string(),
+            database: None,
+            schema: None,
+            warehouse: None,
+            conn: self.new_connection()?,
+            applied: None,
+            current_statement: String::new(),
+        })
+    }
+
+    /// An interrupt handle for a session's running statement (cancel, timeout).
+    pub fn interrupt_handle(session: &Session) -> Arc<duckdb::InterruptHandle> {
+        session.conn.interrupt_handle()
+    }
+}
+
+impl Session {
+    pub fn warehouse_handle(&self) -> &Warehouse {
+        &self.wh
+    }
+
+    /// Roles the user may `USE`: those granted to them and every role those inherit.
+    pub fn available_roles(&self) -> Result<BTreeSet<String>, WarehouseError> {
+        let mut out = BTreeSet::from([PUBLIC.to_string()]);
+        for r in self.wh.catalog().user_roles(&self.user)? {
+            out.extend(self.wh.catalog().effective_roles(&r)?);
+        }
+        Ok(out)
+    }
+
+    pub fn set_role(&mut self, role: &str) -> Result<(), WarehouseError> {
+        if !self.available_roles()?.contains(role) {
+            return Err(WarehouseError::Invalid(format!(
+                "Requested role '{role}' is not assigned to the executing user. Specified role: '{role}', user: '{}'",
+                self.user
+            )));
+        }
+        self.role = role.to_string();
+        Ok(())
+    }
+
+    /// The current role and every role it inherits (PUBLIC included).
+    pub fn effective_roles(&self) -> Result<BTreeSet<String>, WarehouseError> {
+        self.wh.catalog().effective_roles(&self.role)
+    }
+
+    pub fn is_accountadmin(&self) -> Result<bool, WarehouseError> {
+        Ok(self.effective_roles()?.contains(ACCOUNTADMIN))
+    }
+
+    /// Runs every statement of `sql` in order; stops at the first failure.
+    pub fn execute(&mut self, sql: &str) -> Result<Vec<QueryResult>, WarehouseError> {
+        let mut out = Vec::new();
+        for st in split(sql)? {
+            out.push(self.execute_statement(&st)?);
+        }
+        Ok(out)
+    }
+
+    /// Runs exactly one statement (the SQL API without MULTI_STATEMENT_COUNT).
+    pub fn execute_one(&mut self, sql: &str) -> Result<QueryResult, WarehouseError> {
+        let mut sts = split(sql)?;
+        match sts.len() {
+            0 => Err(WarehouseError::Syntax("Empty SQL statement.".into())),
+            1 => self.execute_statement(&sts.remove(0)),
+            n => Err(WarehouseError::Invalid(format!(
+                "Actual statement count {n} did not match the desired statement count 1."
+            ))),
+        }
+    }
+
+    /// The value of a context function in this session.
+    pub fn context_value(&self, func: &str) -> Option<String> {
+        Some(match func {
+            "CURRENT_ROLE" => self.role.clone(),
+            "CURRENT_USER" => self.user.clone(),
+            "CURRENT_DATABASE" => self.database.as_ref()?.to_string(),
+            "CURRENT_SCHEMA" => self.schema.as_ref()?.to_string(),
+            "CURRENT_WAREHOUSE" => self.warehouse.as_ref()?.to_string(),
+            "CURRENT_ACCOUNT" => self.wh.0.account_locator.clone(),
+            "CURRENT_CLIENT" => "recpipe".into(),
+            "CURRENT_STATEMENT" => self.current_statement.clone(),
+            _ => return None,
+        })
+    }
+}

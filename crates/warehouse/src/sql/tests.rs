@@ -1,0 +1,274 @@
+use super::ast::*;
+use super::rewrite::{rewrite, RewriteContext};
+use super::*;
+
+struct Ctx;
+
+impl RewriteContext for Ctx {
+    fn external_call(&self, name: &ObjectName, argc: usize) -> Result<Option<String>, WarehouseError> {
+        if name.last().as_str() == "EF" {
+            Ok(Some(format!("CAST(\"__EF_1\"('q', {argc}, CAST(JSON_ARRAY(")))
+        } else {
+            Ok(None)
+        }
+    }
+    fn context_value(&self, func: &str) -> Option<String> {
+        (func == "CURRENT_ROLE").then(|| "SYSADMIN".to_string())
+    }
+}
+
+fn one(sql: &str) -> Statement {
+    let s = split(sql).unwrap();
+    assert_eq!(s.len(), 1, "{sql}");
+    parse(&s[0].toks).unwrap()
+}
+
+fn rw(sql: &str) -> String {
+    let s = split(sql).unwrap();
+    rewrite(&s[0].toks, &Ctx).unwrap()
+}
+
+#[test]
+fn splitter_respects_strings_and_comments() {
+    let s = split("select ';' ; -- step: x;\n select 2; ; /* ; */").unwrap();
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0].text, "select ';'");
+    assert_eq!(s[1].text, "select 2");
+}
+
+#[test]
+fn lab_flow_statements_parse() {
+    assert_eq!(
+        one("use role sysadmin"),
+        Statement::Use { kind: UseKind::Role, name: ObjectName(vec![Ident::unquoted("sysadmin")]) }
+    );
+    assert!(matches!(one("use schema movielens.public"), Statement::Use { kind: UseKind::Schema, .. }));
+    match one("create or replace warehouse compute_wh with warehouse_size = 'XSMALL' auto_suspend = 60 auto_resume = true") {
+        Statement::CreateWarehouse { name, opts, props } => {
+            assert_eq!(name.as_str(), "COMPUTE_WH");
+            assert!(opts.or_replace);
+            assert_eq!(props[0], ("WAREHOUSE_SIZE".into(), "XSMALL".into()));
+            assert_eq!(props[1], ("AUTO_SUSPEND".into(), "60".into()));
+        }
+        other => panic!("{other:?}"),
+    }
+    match one("create or replace api integration snf api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::123456789012:role/r' enabled = true api_allowed_prefixes = ('https://a/dev/')") {
+        Statement::CreateIntegration { def, .. } => {
+            assert_eq!(def.name.as_str(), "SNF");
+            assert_eq!(def.provider, "AWS_API_GATEWAY");
+            assert_eq!(def.allowed, vec!["https://a/dev/".to_string()]);
+            assert!(def.enabled);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(one("describe integration snf"), Statement::DescribeIntegration(_)));
+    match one("create or replace external function train(input_table_name varchar, output_table_name varchar) returns variant api_integration = snf as 'https://a/dev/train'") {
+        Statement::CreateFunction { def, .. } => {
+            assert_eq!(def.args, vec![("INPUT_TABLE_NAME".into(), "VARCHAR".into()), ("OUTPUT_TABLE_NAME".into(), "VARCHAR".into())]);
+            assert_eq!(def.returns, "VARIANT");
+            assert_eq!(def.integration, "SNF");
+            assert_eq!(def.url, "https://a/dev/train");
+        }
+        other => panic!("{other:?}"),
+    }
+    match one("grant usage on function deploy_model(varchar, varchar) to role sysadmin") {
+        Statement::Grant { target, role } => {
+            assert_eq!(target.kind, "FUNCTION");
+            assert_eq!(target.arg_types, vec!["VARCHAR", "VARCHAR"]);
+            assert_eq!(role.as_str(), "SYSADMIN");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(one("show external functions"), Statement::Show { kind: ShowKind::ExternalFunctions, .. }));
+    assert_eq!(one("select count(*) from ratings"), Statement::Passthrough);
+    assert_eq!(one("create or replace table t (a int)"), Statement::Passthrough);
+    assert!(matches!(one("alter api integration snf set enabled = false"), Statement::AlterIntegration { .. }));
+}
+
+#[test]
+fn function_options_are_read() {
+    match one("create secure external function f(n number) returns variant not null returns null on null input immutable api_integration = i headers = ('version' = '2') context_headers = (current_user, current_role) max_batch_rows = 10 compression = none as 'http://x/'") {
+        Statement::CreateFunction { def, .. } => {
+            assert!(def.secure && def.strict && def.immutable && def.not_null);
+            assert_eq!(def.headers, vec![("version".into(), "2".into())]);
+            assert_eq!(def.context_headers, vec!["CURRENT_USER", "CURRENT_ROLE"]);
+            assert_eq!(def.max_batch_rows, Some(10));
+            assert_eq!(def.compression, Compression::None);
+        }
+        other => panic!("{other:?}"),
+    }
+    let bad = split("create external function f() returns variant api_integration = i headers = ('a b' = 'x') as 'u'").unwrap();
+    assert!(parse(&bad[0].toks).is_err());
+}
+
+#[test]
+fn unsupported_constructs_are_named() {
+    let s = split("show pipes").unwrap();
+    let e = parse(&s[0].toks).unwrap_err().to_string();
+    assert!(e.contains("SHOW PIPES"), "{e}");
+    for (sql, named) in [
+        ("copy into t from @stage", "COPY"),
+        ("create stage s", "CREATE STAGE"),
+        ("select * from table(flatten(input => v))", "FLATTEN"),
+        ("select * from read_csv('/etc/passwd')", "READ_CSV"),
+        ("select * from '/etc/passwd'", "FROM '<path>'"),
+    ] {
+        let s = split(sql).unwrap();
+        let e = rewrite(&s[0].toks, &Ctx).unwrap_err().to_string();
+        assert!(e.contains(named), "{sql}: {e}");
+    }
+}
+
+#[test]
+fn rewriter_folds_names_and_translates_types() {
+    assert_eq!(
+        rw("create or replace table user_movie_recommendations (userid int, top_10_recommendations variant)"),
+        "CREATE OR REPLACE TABLE USER_MOVIE_RECOMMENDATIONS (USERID BIGINT, TOP_10_RECOMMENDATIONS JSON)"
+    );
+    assert_eq!(
+        rw("create table t (a number(10,2), \"b\" float, c timestamp_ntz, d string)"),
+        "CREATE TABLE T (A DECIMAL(10,2), \"b\" DOUBLE, C TIMESTAMP, D VARCHAR)"
+    );
+    assert_eq!(rw("select cast(x as variant), y::number from t"), "SELECT CAST (X AS JSON), Y::BIGINT FROM T");
+    assert_eq!(rw("select 'it''s a \"x\"'"), "SELECT 'it''s a \"x\"'");
+}
+
+#[test]
+fn rewriter_handles_variant_paths_and_functions() {
+    assert_eq!(rw("select v:a.b[0]::int from t"), "SELECT (V->'$.a.b[0]')::BIGINT FROM T");
+    assert_eq!(rw("select t.v:Key from t"), "SELECT (T.V->'$.Key') FROM T");
+    assert_eq!(rw("select parse_json('[1]'), to_variant(1), current_role()"), "SELECT JSON ('[1]'), TO_JSON (1), 'SYSADMIN'");
+    assert_eq!(
+        rw("insert into t select column1, parse_json(column2) from values (1, '{}'), (2, '[]')"),
+        "INSERT INTO T SELECT COLUMN1, JSON (COLUMN2) FROM (VALUES (1, '{}'), (2, '[]')) AS _V(COLUMN1, COLUMN2)"
+    );
+    assert_eq!(
+        rw("create or replace table a like movielens.public.b"),
+        "CREATE OR REPLACE TABLE \"A\" AS SELECT * FROM \"MOVIELENS\".\"PUBLIC\".\"B\" LIMIT 0"
+    );
+}
+
+#[test]
+fn external_calls_are_routed_with_their_argument_count() {
+    assert_eq!(
+        rw("select ef(a, f(b, c)) from t"),
+        "SELECT CAST(\"__EF_1\"('q', 2, CAST(JSON_ARRAY(A, F (B, C)) AS VARCHAR)) AS JSON) FROM T"
+    );
+    assert_eq!(rw("select db.s.ef() x"), "SELECT CAST(\"__EF_1\"('q', 0, CAST(JSON_ARRAY() AS VARCHAR)) AS JSON) X");
+}
+
+fn source(sql: &str) -> Result<Statement, WarehouseError> {
+    let s = split(sql).unwrap();
+    assert_eq!(s.len(), 1, "{sql}");
+    parse_source(&s[0])
+}
+
+#[test]
+fn create_task_keeps_its_statement_verbatim() {
+    let sql = "create or replace task if not exists db.s.\"My Task\" warehouse = compute_wh schedule = 'USING CRON 0 3 * * * UTC'\n  comment = 'nightly' allow_overlapping_execution = true\n  as insert into t (a, b) select 1, 'x''y' from /* c */  other -- trailing\n";
+    match source(sql).unwrap() {
+        Statement::CreateTask { def, opts } => {
+            assert!(opts.or_replace && opts.if_not_exists);
+            assert_eq!(def.name.to_string(), "DB.S.My Task");
+            assert_eq!(def.props.warehouse, Some(Ident::unquoted("compute_wh")));
+            assert_eq!(def.props.schedule.as_deref(), Some("USING CRON 0 3 * * * UTC"));
+            assert_eq!(def.props.comment.as_deref(), Some("nightly"));
+            assert_eq!(def.props.allow_overlapping, Some(true));
+            assert_eq!(def.body.text, "insert into t (a, b) select 1, 'x''y' from /* c */  other");
+        }
+        other => panic!("{other:?}"),
+    }
+    // In a script, the body ends at its statement's `;`.
+    let s = split("create task t schedule = '1 minute' as select 1; select 2").unwrap();
+    match parse_source(&s[0]).unwrap() {
+        Statement::CreateTask { def, .. } => assert_eq!(def.body.text, "select 1"),
+        other => panic!("{other:?}"),
+    }
+    // The statement after AS may be one of recpipe's own; it is checked now.
+    assert!(matches!(source("create task t as create database d"), Ok(Statement::CreateTask { .. })));
+    assert!(source("create task t as create database").is_err());
+}
+
+#[test]
+fn task_statements_parse() {
+    assert!(matches!(source("create task t as"), Err(WarehouseError::Syntax(_))));
+    assert!(matches!(source("create task t schedule = 5 as select 1"), Err(WarehouseError::Syntax(_))));
+    assert!(matches!(source("create task t bogus = 1 as select 1"), Err(WarehouseError::Syntax(_))));
+    assert!(matches!(source("create task t after a as select 1"), Err(WarehouseError::Unsupported(_))));
+    assert!(matches!(source("create task t when true as select 1"), Err(WarehouseError::Unsupported(_))));
+    assert!(matches!(source("create task t user_task_timeout_ms = 10 as select 1"), Err(WarehouseError::Unsupported(_))));
+    assert!(matches!(source("create task t as select ?"), Err(WarehouseError::Unsupported(_))));
+    let name = |s: &str| ObjectName::parse(s).unwrap();
+    assert_eq!(source("alter task t resume").unwrap(), Statement::AlterTask { name: name("t"), if_exists: false, action: TaskAction::Resume });
+    assert_eq!(source("alter task if exists d.s.t suspend").unwrap(), Statement::AlterTask { name: name("d.s.t"), if_exists: true, action: TaskAction::Suspend });
+    match source("alter task t set schedule = '5 minutes' comment = 'c'").unwrap() {
+        Statement::AlterTask { action: TaskAction::Set(p), .. } => {
+            assert_eq!(p.schedule.as_deref(), Some("5 minutes"));
+            assert_eq!(p.comment.as_deref(), Some("c"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        source("alter task t unset comment, warehouse").unwrap(),
+        Statement::AlterTask { name: name("t"), if_exists: false, action: TaskAction::Unset(vec!["COMMENT".into(), "WAREHOUSE".into()]) }
+    );
+    match source("alter task t modify as select  2").unwrap() {
+        Statement::AlterTask { action: TaskAction::ModifyAs(b), .. } => assert_eq!(b.text, "select  2"),
+        other => panic!("{other:?}"),
+    }
+    assert!(source("alter task t").is_err());
+    assert!(source("alter task t resume now").is_err());
+    assert_eq!(source("execute task d.s.t").unwrap(), Statement::ExecuteTask(name("d.s.t")));
+    assert!(matches!(source("execute task t retry last"), Err(WarehouseError::Unsupported(_))));
+    assert_eq!(source("describe task t").unwrap(), Statement::DescribeTask(name("t")));
+    assert_eq!(source("desc task t").unwrap(), Statement::DescribeTask(name("t")));
+    assert_eq!(source("drop task if exists t").unwrap(), Statement::DropTask { name: name("t"), if_exists: true });
+    assert_eq!(source("show tasks").unwrap(), Statement::ShowTasks { like: None, scope: ShowScope::Default });
+    assert_eq!(
+        source("show terse tasks like 'n%' in account").unwrap(),
+        Statement::ShowTasks { like: Some("n%".into()), scope: ShowScope::Account }
+    );
+    assert_eq!(
+        source("show tasks in schema d.s").unwrap(),
+        Statement::ShowTasks { like: None, scope: ShowScope::Schema(name("d.s")) }
+    );
+    assert_eq!(source("show tasks in database d").unwrap(), Statement::ShowTasks { like: None, scope: ShowScope::Database(Ident::unquoted("d")) });
+    match source("grant operate, monitor on task t to role r").unwrap() {
+        Statement::Grant { target, .. } => {
+            assert_eq!(target.kind, "TASK");
+            assert_eq!(target.privileges, vec!["OPERATE", "MONITOR"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match source("grant create task, usage on schema d.s to role r").unwrap() {
+        Statement::Grant { target, .. } => assert_eq!(target.privileges, vec!["CREATE TASK", "USAGE"]),
+        other => panic!("{other:?}"),
+    }
+    // Other statements starting with EXECUTE are not recpipe's.
+    assert_eq!(source("execute immediate 'select 1'").unwrap(), Statement::Passthrough);
+}
+
+struct HistoryCtx;
+
+impl RewriteContext for HistoryCtx {
+    fn external_call(&self, _: &ObjectName, _: usize) -> Result<Option<String>, WarehouseError> {
+        Ok(None)
+    }
+    fn context_value(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn table_function(&self, name: &ObjectName, args: &[lexer::Token]) -> Result<Option<String>, WarehouseError> {
+        Ok((name.last().as_str() == "TASK_HISTORY").then(|| format!("(SELECT {} AS N)", args.len())))
+    }
+}
+
+#[test]
+fn table_functions_replace_the_call_and_its_table_wrapper() {
+    let rw = |sql: &str| rewrite(&split(sql).unwrap()[0].toks, &HistoryCtx).unwrap();
+    assert_eq!(
+        rw("select * from table(information_schema.task_history(task_name => 'T')) h where h.n > 0"),
+        "SELECT * FROM (SELECT 3 AS N) H WHERE H.N > 0"
+    );
+    assert_eq!(rw("select count(*) from task_history() order by 1"), "SELECT COUNT (*) FROM (SELECT 0 AS N) ORDER BY 1");
+    assert_eq!(rw("select * from table(f(x))"), "SELECT * FROM TABLE (F (X))");
+}

@@ -1,0 +1,109 @@
+//! Users' passwords (Argon2id, PHC strings) and login tokens (random, stored as SHA-256 only,
+//! expiring).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::now;
+use crate::engine::Warehouse;
+use crate::{random, WarehouseError};
+
+pub fn hash_password(password: &str) -> Result<String, WarehouseError> {
+    let salt = SaltString::encode_b64(&random::bytes(16))
+        .map_err(|e| WarehouseError::Internal(format!("password salt: {e}")))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| WarehouseError::Internal(format!("password hash: {e}")))?
+        .to_string())
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A bearer token handed out by [`Warehouse::login`].
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub token: String,
+    pub user: String,
+    pub role: String,
+    pub expires_at: i64,
+    pub validity_secs: i64,
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: String,
+    pub role: String,
+}
+
+impl Warehouse {
+    /// Checks a user's password and issues a token (one message for unknown user and bad
+    /// password).
+    pub fn login(&self, user: &str, password: &str) -> Result<Token, WarehouseError> {
+        let name = user.to_uppercase();
+        let (hash, default_role) = self.catalog().user(&name)?.ok_or(WarehouseError::BadCredentials)?;
+        if !verify_password(password, &hash) {
+            return Err(WarehouseError::BadCredentials);
+        }
+        self.issue_token(&name, &default_role.unwrap_or_else(|| crate::catalog::PUBLIC.into()))
+    }
+
+    /// A token for a user without a password check (the control plane's short-lived job tokens).
+    pub fn issue_token(&self, user: &str, role: &str) -> Result<Token, WarehouseError> {
+        let token = format!("ver:1-hint:{}", random::hex_id(32));
+        let validity = self.0.token_ttl_secs;
+        let expires_at = now() + validity;
+        self.catalog().put_token(&token_hash(&token), user, role, expires_at)?;
+        Ok(Token { token, user: user.into(), role: role.into(), expires_at, validity_secs: validity })
+    }
+
+    /// A token for training jobs that read and write tables: user `RECPIPE_JOBS` (created on
+    /// first use with a random password nobody knows, so it cannot log in) acting as SYSADMIN,
+    /// the role that owns the lab's tables; it expires after `ttl_secs`.
+    pub fn job_token(&self, ttl_secs: i64) -> Result<Token, WarehouseError> {
+        const JOBS_USER: &str = "RECPIPE_JOBS";
+        let role = crate::catalog::SYSADMIN;
+        if self.catalog().user(JOBS_USER)?.is_none() {
+            let unusable = hash_password(&random::string_from(random::PASSWORD_CHARS, 32))?;
+            self.catalog().put_user(JOBS_USER, &unusable, Some(role), false)?;
+            self.catalog().grant_role_to_user(role, JOBS_USER)?;
+        }
+        let token = format!("ver:1-hint:{}", random::hex_id(32));
+        let expires_at = now() + ttl_secs;
+        self.catalog().put_token(&token_hash(&token), JOBS_USER, role, expires_at)?;
+        Ok(Token { token, user: JOBS_USER.into(), role: role.into(), expires_at, validity_secs: ttl_secs })
+    }
+
+    /// The principal behind a bearer token; unknown and expired tokens are refused.
+    pub fn authenticate(&self, token: &str) -> Result<Principal, WarehouseError> {
+        let (user, role, expires) = self.catalog().token(&token_hash(token))?.ok_or(WarehouseError::BadToken)?;
+        if now() >= expires {
+            return Err(WarehouseError::TokenExpired);
+        }
+        Ok(Principal { user, role })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("s3cret").unwrap();
+        assert!(h.starts_with("$argon2"));
+        assert!(!h.contains("s3cret"));
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("S3cret", &h));
+        assert!(!verify_password("s3cret", "garbage"));
+    }
+}

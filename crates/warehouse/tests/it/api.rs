@@ -1,0 +1,95 @@
+//! The SQL API v2 without sockets: login, sync, async + polling, partitions, multi-statement,
+//! bad token.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use warehouse::api::{router, ApiConfig, ApiState};
+
+use crate::support::*;
+
+async fn call(app: &axum::Router, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let mut b = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let req = b.body(body.map(|v| Body::from(v.to_string())).unwrap_or_else(Body::empty)).unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_sync_async_partitions_and_tokens() {
+    let f = fixture();
+    let token = f.wh.issue_token("ADMIN", "ACCOUNTADMIN").unwrap().token;
+    let app = router(ApiState::new(f.wh.clone(), ApiConfig { partition_rows: 1000, ..ApiConfig::default() }));
+
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some("bogus"), Some(json!({"statement": "select 1"}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["code"], "390303");
+    let (st, _) = call(&app, "POST", "/api/v2/statements", None, Some(json!({"statement": "select 1"}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token),
+        Some(json!({"statement": "create database db1; create table t (a int, s varchar)", "parameters": {"MULTI_STATEMENT_COUNT": "2"}}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["statementHandles"].as_array().unwrap().len(), 2);
+
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token),
+        Some(json!({"statement": "insert into t select i, 's' || i::varchar from range(2500) r(i)", "database": "db1", "schema": "public"}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["data"][0][0], "2500");
+
+    let (st, v) = call(&app, "POST", "/api/v2/statements?requestId=r1", Some(&token),
+        Some(json!({"statement": "select a, s, null as n from t where a >= ? order by a", "database": "DB1", "schema": "PUBLIC",
+                    "bindings": {"1": {"type": "FIXED", "value": "100"}}}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let meta = &v["resultSetMetaData"];
+    assert_eq!(meta["numRows"], 2400);
+    assert_eq!(meta["rowType"][0]["name"], "A");
+    assert_eq!(meta["rowType"][0]["type"], "fixed");
+    assert_eq!(meta["partitionInfo"].as_array().unwrap().len(), 3);
+    assert_eq!(v["data"][0], json!(["100", "s100", null]));
+    let handle = v["statementHandle"].as_str().unwrap().to_string();
+    let (st, p2) = call(&app, "GET", &format!("/api/v2/statements/{handle}?partition=2"), Some(&token), None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(p2["data"].as_array().unwrap().len(), 400);
+    assert_eq!(p2["data"][399][0], "2499");
+    // The same request id answers with the same handle instead of running again.
+    let (_, again) = call(&app, "POST", "/api/v2/statements?requestId=r1", Some(&token), Some(json!({"statement": "select 1"}))).await;
+    assert_eq!(again["statementHandle"], handle);
+
+    let (st, v) = call(&app, "POST", "/api/v2/statements?async=true", Some(&token),
+        Some(json!({"statement": "select count(*) from db1.public.t"}))).await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    assert_eq!(v["code"], "333334");
+    let url = v["statementStatusUrl"].as_str().unwrap().to_string();
+    let mut done = None;
+    for _ in 0..100 {
+        let (st, v) = call(&app, "GET", &url, Some(&token), None).await;
+        if st == StatusCode::OK {
+            done = Some(v);
+            break;
+        }
+        assert_eq!(st, StatusCode::ACCEPTED);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(done.expect("finished")["data"][0][0], "2500");
+
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({"statement": "select * from nowhere"}))).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["sqlState"].is_string() && v["statementHandle"].is_string(), "{v}");
+
+    let (st, v) = call(&app, "POST", "/session/v1/login-request", None,
+        Some(json!({"data": {"LOGIN_NAME": "admin", "PASSWORD": f.admin_password.clone().unwrap_or_default()}}))).await;
+    if f.admin_password.is_some() {
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert!(v["data"]["token"].is_string());
+    }
+    let (st, _) = call(&app, "POST", "/session/v1/login-request", None, Some(json!({"data": {"LOGIN_NAME": "admin", "PASSWORD": "wrong"}}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}

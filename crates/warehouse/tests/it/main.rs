@@ -1,0 +1,9 @@
+//! Integration tests of the warehouse crate: SQL surface, grants, integrations, the calling
+//! side of external functions against a loopback test service, the SQL API, tasks.
+
+mod api;
+mod extfn;
+mod load;
+mod sql_surface;
+mod support;
+mod tasks;

@@ -1,0 +1,140 @@
+//! The acceptance script's statement forms, identifier rules, grants, integrations.
+
+use crate::support::*;
+use warehouse::WarehouseError;
+
+#[test]
+fn lab_flow_objects_and_dialect() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create database movielens");
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "use schema movielens.public");
+    run(&mut s, "create or replace warehouse compute_wh with warehouse_size = 'XSMALL' auto_suspend = 60 auto_resume = true");
+    run(&mut s, "use warehouse compute_wh");
+    run(&mut s, "create table ratings (userid int, movieid int, rating float, timestamp timestamp_ntz)");
+    let r = run(&mut s, "insert into ratings (userid, movieid, rating, timestamp) values (1, 10, '4.5', '2020-01-01 00:00:00'), (2, 10, 3, null)");
+    assert_eq!(r.rows[0][0].as_deref(), Some("2"));
+    let r = run(&mut s, "select count(*) from ratings");
+    assert_eq!(r.rows[0][0].as_deref(), Some("2"));
+    run(&mut s, "create or replace table ratings_train_data as (select userid, movieid, rating from ratings)");
+    run(&mut s, "create or replace table user_movie_recommendations (userid int, top_10_recommendations variant)");
+    run(&mut s, "insert into user_movie_recommendations select column1, parse_json(column2) from values (1, '[1,2,3]'), (2, '{\"a\": {\"b\": 7}}')");
+    let r = run(&mut s, "select userid, top_10_recommendations from user_movie_recommendations order by userid limit 10");
+    assert_eq!(r.columns[0].name, "USERID");
+    assert_eq!(r.columns[1].sf_type, "variant");
+    assert_eq!(r.rows[0][1].as_deref(), Some("[1,2,3]"));
+    let r = run(&mut s, "select top_10_recommendations:a.b::int from movielens.public.user_movie_recommendations where userid = 2");
+    assert_eq!(r.rows[0][0].as_deref(), Some("7"));
+    // '1' into FLOAT, comma joins, three-part names, quoted case kept.
+    run(&mut s, "create or replace table no_ratings (userid float, movieid float)");
+    run(&mut s, "insert into no_ratings (userid, movieid) values ('1', '10'), ('2', '11')");
+    let r = run(&mut s, "select nr.userid, r.rating from no_ratings nr, movielens.public.ratings r where nr.movieid = r.movieid order by 1");
+    assert_eq!(r.rows.len(), 2);
+    assert_eq!(col(&r, 0), vec![Some("1.0".to_string()), Some("1.0".to_string())]);
+    run(&mut s, "create table \"MixedCase\" (\"lower\" int)");
+    let r = run(&mut s, "show tables like 'Mixed%'");
+    assert_eq!(r.get(0, "name"), Some("MixedCase"));
+    let r = run(&mut s, "describe table user_movie_recommendations");
+    assert_eq!(col(&r, 1), vec![Some("NUMBER(38,0)".into()), Some("VARIANT".into())]);
+    let r = run(&mut s, "show warehouses");
+    assert_eq!(r.get(0, "name"), Some("COMPUTE_WH"));
+    assert_eq!(r.get(0, "size"), Some("XSMALL"));
+    let r = run(&mut s, "show databases");
+    assert_eq!(r.get(0, "name"), Some("MOVIELENS"));
+    let e = fails(&mut s, "select * from no_such_table");
+    assert!(e.to_string().contains("NO_SUCH_TABLE"), "{e}");
+    let e = fails(&mut s, "create stage my_stage");
+    assert!(matches!(e, WarehouseError::Unsupported(_)), "{e}");
+}
+
+#[test]
+fn databases_persist_across_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let iam = std::sync::Arc::new(iam::Iam::open(dir.path().join("state.db")).unwrap());
+    {
+        let wh = warehouse::Warehouse::open(dir.path(), iam.clone()).unwrap();
+        assert!(wh.admin_password.is_some());
+        let mut s = wh.warehouse.session("ADMIN", None).unwrap();
+        run(&mut s, "create database d1; create table t (a int); insert into t values (42)");
+    }
+    let wh = warehouse::Warehouse::open(dir.path(), iam).unwrap();
+    assert!(wh.admin_password.is_none(), "the admin password is printed once only");
+    let mut s = wh.warehouse.session("ADMIN", None).unwrap();
+    let r = run(&mut s, "select a from d1.public.t");
+    assert_eq!(r.rows[0][0].as_deref(), Some("42"));
+    assert!(dir.path().join("warehouse/D1.duckdb").is_file());
+}
+
+#[test]
+fn integrations_need_accountadmin_and_change_external_id() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "use role sysadmin");
+    let e = fails(&mut s, "create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::123456789012:role/r' enabled = true api_allowed_prefixes = ('http://x/')");
+    assert!(e.to_string().contains("Insufficient privileges to operate on account"), "{e}");
+    run(&mut s, "use role accountadmin");
+    let create = "create or replace api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::123456789012:role/r' api_key = 'k3y' enabled = true api_allowed_prefixes = ('http://x/dev/') api_blocked_prefixes = ('http://x/dev/admin')";
+    run(&mut s, create);
+    let d = run(&mut s, "describe integration i");
+    assert_eq!(d.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["property", "property_type", "property_value", "property_default"]);
+    let prop = |d: &warehouse::QueryResult, p: &str| d.rows.iter().find(|r| r[0].as_deref() == Some(p)).and_then(|r| r[2].clone()).unwrap();
+    assert_eq!(prop(&d, "API_KEY"), "********");
+    assert_eq!(prop(&d, "API_AWS_IAM_USER_ARN"), f.wh.integration_user_arn());
+    assert!(f.iam.get_user(f.wh.integration_user_arn().rsplit('/').next().unwrap()).is_ok());
+    let ext1 = prop(&d, "API_AWS_EXTERNAL_ID");
+    assert!(ext1.contains("_SFCRole=2_"), "{ext1}");
+    run(&mut s, create);
+    let ext2 = prop(&run(&mut s, "describe integration i"), "API_AWS_EXTERNAL_ID");
+    assert_ne!(ext1, ext2, "re-creating an integration gives a new external id");
+    run(&mut s, "create database d");
+    let e = fails(&mut s, "create external function f(x varchar) returns variant api_integration = i as 'http://x/prod/f'");
+    assert!(e.to_string().contains("not allowed by API integration"), "{e}");
+    let e = fails(&mut s, "create external function f(x varchar) returns variant api_integration = i as 'http://x/dev/admin/f'");
+    assert!(e.to_string().contains("not allowed by API integration"), "{e}");
+    run(&mut s, "create external function f(x varchar) returns variant api_integration = i as 'http://x/dev/f'");
+    run(&mut s, "alter api integration i set enabled = false");
+    let r = run(&mut s, "show integrations");
+    assert_eq!(r.get(0, "enabled"), Some("false"));
+    run(&mut s, "drop integration i");
+    assert!(fails(&mut s, "describe integration i").to_string().contains("does not exist"));
+}
+
+#[test]
+fn function_usage_needs_a_grant() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create database d");
+    run(&mut s, "create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::123456789012:role/r' enabled = true api_allowed_prefixes = ('http://127.0.0.1:9/')");
+    run(&mut s, "create external function f(a varchar, b varchar) returns variant api_integration = i as 'http://127.0.0.1:9/f'");
+    run(&mut s, "use role sysadmin");
+    let e = fails(&mut s, "select f('a', 'b')");
+    assert!(e.to_string().contains("Insufficient privileges to operate on function 'F'"), "{e}");
+    assert_eq!(run(&mut s, "show external functions").rows.len(), 0);
+    run(&mut s, "use role accountadmin");
+    run(&mut s, "grant usage on function f(varchar, varchar) to role sysadmin");
+    run(&mut s, "use role sysadmin");
+    let r = run(&mut s, "show external functions");
+    assert_eq!(r.get(0, "arguments"), Some("F(VARCHAR, VARCHAR) RETURN VARIANT"));
+    // Now the call gets past the privilege check and fails at the network (nothing on port 9)
+    // or at AssumeRole (the role does not exist): either way, not a privilege error.
+    let e = fails(&mut s, "select f('a', 'b')");
+    assert!(!e.to_string().contains("Insufficient"), "{e}");
+    let r = run(&mut s, "show grants to role sysadmin");
+    assert!(r.rows.iter().any(|row| row[1].as_deref() == Some("USAGE") && row[3].as_deref() == Some("D.PUBLIC.F(VARCHAR, VARCHAR)")));
+}
+
+#[test]
+fn roles_users_and_login() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create role analyst; grant role analyst to role sysadmin; create user ann password = 'passw0rd!' default_role = analyst");
+    let t = f.wh.login("ann", "passw0rd!").unwrap();
+    assert_eq!(f.wh.authenticate(&t.token).unwrap().role, "ANALYST");
+    assert!(matches!(f.wh.login("ann", "wrong"), Err(WarehouseError::BadCredentials)));
+    assert!(matches!(f.wh.authenticate("nope"), Err(WarehouseError::BadToken)));
+    let mut ann = f.wh.session("ann", None).unwrap();
+    let e = fails(&mut ann, "use role accountadmin");
+    assert!(e.to_string().contains("not assigned"), "{e}");
+    assert!(s.effective_roles().unwrap().contains("ANALYST"), "ACCOUNTADMIN inherits SYSADMIN inherits ANALYST");
+}
