@@ -8,6 +8,8 @@
 
 pub mod layout;
 pub mod serve;
+pub mod sqlapi;
+pub mod tables;
 pub mod train;
 
 mod invocations;

@@ -19,6 +19,8 @@ use recommender::Ratings;
 use serde_json::{json, Value};
 
 use crate::layout::{write_atomic, MlRoot};
+use crate::sqlapi::{SqlApiError, SqlClient};
+use crate::tables::{self, TableError, TableName};
 
 /// Hyperparameters the container reads itself rather than passing to the model.
 const CONTAINER_KEYS: &[&str] = &["input_table_name", "output_table_name", "region"];
@@ -40,8 +42,12 @@ pub enum TrainError {
     MissingChannel { path: String },
     #[error("no training data: {path} holds no rating file (.csv, .parquet, u.data, ratings.dat)")]
     EmptyChannel { path: String },
-    #[error("hyperparameter input_table_name = {table:?} names a warehouse table, but this container was started without a warehouse connection; give the job a \"training\" channel instead")]
-    NoWarehouse { table: String },
+    #[error("hyperparameter {key} = {table:?} names a warehouse table, but this container was started without a warehouse connection ({url_env} unset); give the job a \"training\" channel instead")]
+    NoWarehouse { key: &'static str, table: String, url_env: &'static str },
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error(transparent)]
+    Warehouse(#[from] SqlApiError),
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error("cannot train: {0}")]
@@ -185,15 +191,36 @@ pub fn run(root: &MlRoot) -> Result<TrainReport, TrainError> {
         println!("resource config: current_host={host}");
     }
     let channel = root.channel(CHANNEL);
-    if let Some(table) = hp.get("input_table_name") {
-        if !channel.exists() {
-            return Err(TrainError::NoWarehouse { table: table.clone() });
+    // Table names are parsed before anything runs, so a bad one fails the job at once.
+    let input_table = hp.get("input_table_name").map(|t| TableName::parse(t)).transpose()?;
+    let output_table = hp.get("output_table_name").map(|t| TableName::parse(t)).transpose()?;
+    let from_table = input_table.as_ref().filter(|_| !channel.exists());
+    let mut warehouse: Option<SqlClient> = None;
+    if from_table.is_some() || output_table.is_some() {
+        match tables::connect_from_env() {
+            Some(c) => warehouse = Some(c?),
+            None => {
+                let (key, table) = match (&from_table, &output_table) {
+                    (Some(t), _) => ("input_table_name", t.to_string()),
+                    (None, Some(t)) => ("output_table_name", t.to_string()),
+                    (None, None) => unreachable!("one of them is set"),
+                };
+                return Err(TrainError::NoWarehouse { key, table, url_env: tables::URL_ENV });
+            }
         }
     }
 
-    println!("phase=loading channel={}", channel.display());
     let t = Instant::now();
-    let ratings = load_channel(&channel)?;
+    let ratings = match (from_table, warehouse.as_mut()) {
+        (Some(table), Some(client)) => {
+            println!("phase=loading table={table}");
+            tables::read_ratings(client, table)?
+        }
+        _ => {
+            println!("phase=loading channel={}", channel.display());
+            load_channel(&channel)?
+        }
+    };
     let load_seconds = t.elapsed().as_secs_f64();
     println!(
         "loaded ratings={} users={} items={} seconds={load_seconds:.3}",
@@ -225,8 +252,13 @@ pub fn run(root: &MlRoot) -> Result<TrainReport, TrainError> {
     let mut write_err: Option<std::io::Error> = None;
     let _ = out.write_all(b"userid,recommendations\n").map_err(|e| write_err = Some(e));
     let mut line = String::new();
+    let mut for_table: Vec<(i64, Vec<i64>)> = Vec::new();
+    let keep_for_table = output_table.is_some();
     let topn_seconds = recommend_all(&model, &ratings, params.top_n, &on, &mut |user, list| {
         use std::fmt::Write as _;
+        if keep_for_table {
+            for_table.push((user, list.iter().map(|(item, _)| *item).collect()));
+        }
         line.clear();
         let _ = write!(line, "{user},\"[");
         for (n, (item, _)) in list.iter().enumerate() {
@@ -248,6 +280,13 @@ pub fn run(root: &MlRoot) -> Result<TrainReport, TrainError> {
     let file = out.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
     file.sync_all().map_err(io_err(&tmp))?;
     std::fs::rename(&tmp, &recs_path).map_err(io_err(&recs_path))?;
+    if let (Some(table), Some(client)) = (&output_table, warehouse.as_mut()) {
+        println!("phase=writing table={table} rows={}", for_table.len());
+        let t = Instant::now();
+        let suffix = std::env::var("TRAINING_JOB_NAME").unwrap_or_else(|_| std::process::id().to_string());
+        tables::write_recommendations(client, table, &for_table, &suffix)?;
+        println!("wrote table={table} rows={} seconds={:.3}", for_table.len(), t.elapsed().as_secs_f64());
+    }
 
     println!("phase=writing model={}", root.model_dir().display());
     std::fs::create_dir_all(root.model_dir()).map_err(io_err(&root.model_dir()))?;

@@ -31,8 +31,14 @@ use std::time::Duration;
 
 use error::Result;
 
+/// What a training job that names warehouse tables (`input_table_name`, `output_table_name`
+/// hyperparameters) gets in its environment to reach them: called with the job's name and its
+/// maximum runtime in seconds, it answers environment variables (a SQL API URL and a token that
+/// expires with the job) or why the warehouse cannot be reached.
+pub type WarehouseAccess = Arc<dyn Fn(&str, u64) -> std::result::Result<Vec<(String, String)>, String> + Send + Sync>;
+
 /// Tunables; the defaults are what `recpipe up` uses.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MlplaneConfig {
     /// At most this many training jobs run at once; the rest wait InProgress/Starting.
     pub max_concurrent_jobs: usize,
@@ -49,6 +55,24 @@ pub struct MlplaneConfig {
     pub tick: Duration,
     /// Real S3 (or an S3-compatible service) instead of `<data-dir>/buckets/`.
     pub s3: Option<S3Config>,
+    /// How jobs reach the warehouse; `None`: jobs that name tables fail saying so.
+    pub warehouse_access: Option<WarehouseAccess>,
+}
+
+impl std::fmt::Debug for MlplaneConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MlplaneConfig")
+            .field("max_concurrent_jobs", &self.max_concurrent_jobs)
+            .field("stop_grace", &self.stop_grace)
+            .field("health_deadline", &self.health_deadline)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("restart_backoff", &self.restart_backoff)
+            .field("restart_max", &self.restart_max)
+            .field("tick", &self.tick)
+            .field("s3", &self.s3)
+            .field("warehouse_access", &self.warehouse_access.is_some())
+            .finish()
+    }
 }
 
 impl Default for MlplaneConfig {
@@ -62,6 +86,7 @@ impl Default for MlplaneConfig {
             restart_max: Duration::from_secs(30),
             tick: Duration::from_millis(100),
             s3: None,
+            warehouse_access: None,
         }
     }
 }

@@ -98,7 +98,22 @@ async fn drive(plane: &Mlplane, job: &JobRow, mut stop: watch::Receiver<Option<S
         _ = &mut sleep_deadline => return Ok(End::Stopped { max_runtime: true }),
     }
 
-    let env = [("TRAINING_JOB_NAME", name), ("TRAINING_JOB_ARN", job.arn.as_str())];
+    let mut env: Vec<(String, String)> = vec![("TRAINING_JOB_NAME".into(), name.into()), ("TRAINING_JOB_ARN".into(), job.arn.clone())];
+    let names_tables = job
+        .request
+        .hyper_parameters
+        .as_ref()
+        .is_some_and(|hp| hp.contains_key("input_table_name") || hp.contains_key("output_table_name"));
+    if names_tables {
+        if let Some(access) = &plane.config.warehouse_access {
+            // The token lives as long as the job may: its runtime limit, else SageMaker's default one day.
+            match access(name, max_runtime.unwrap_or(86_400).saturating_add(600)) {
+                Ok(vars) => env.extend(vars),
+                Err(why) => return Ok(End::Failed(format!("cannot give the job access to the warehouse: {why}"))),
+            }
+        }
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut child = process::spawn(&plane.binary, &["container", "train"], &ml, &env)?;
     set_secondary(plane, name, SecondaryStatus::Training, "Training image download completed. Training in progress.", true)?;
     let out = {

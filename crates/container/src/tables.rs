@@ -1,0 +1,219 @@
+//! Warehouse tables as the training container sees them: the ratings it reads
+//! (`input_table_name`) and the recommendations it writes (`output_table_name`), through the
+//! warehouse's SQL API with a short-lived token the control plane puts in the environment.
+//!
+//! Table names arrive as text in hyperparameters; they are parsed as SQL identifiers (one to
+//! three parts, Snowflake's folding rules) and written back quoted, never spliced as given.
+
+use recommender::Ratings;
+
+use crate::sqlapi::{SqlApiError, SqlClient};
+
+/// The SQL API's base URL (`http://127.0.0.1:4747`).
+pub const URL_ENV: &str = "RECPIPE_WAREHOUSE_URL";
+/// A bearer token for it, valid for the job's lifetime.
+pub const TOKEN_ENV: &str = "RECPIPE_WAREHOUSE_TOKEN";
+
+/// Rows per INSERT statement when writing recommendations.
+const INSERT_ROWS: usize = 20_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("table name {given:?}: {why}")]
+    BadName { given: String, why: String },
+    #[error("reading table {table}: {source}")]
+    Read { table: String, source: SqlApiError },
+    #[error("table {table}, row {row}: {why}")]
+    BadRow { table: String, row: usize, why: String },
+    #[error("table {table} has no rows to train on")]
+    Empty { table: String },
+    #[error("writing table {table}: {source}")]
+    Write { table: String, source: SqlApiError },
+}
+
+/// A parsed table name: `TABLE`, `SCHEMA.TABLE` or `DB.SCHEMA.TABLE`, each part folded to upper
+/// case unless double-quoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName {
+    pub parts: Vec<String>,
+}
+
+impl TableName {
+    pub fn parse(given: &str) -> Result<TableName, TableError> {
+        let bad = |why: &str| TableError::BadName { given: given.to_string(), why: why.to_string() };
+        let mut parts = Vec::new();
+        let mut chars = given.trim().chars().peekable();
+        loop {
+            let mut part = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                loop {
+                    match chars.next() {
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            part.push('"');
+                        }
+                        Some('"') => break,
+                        Some(c) => part.push(c),
+                        None => return Err(bad("a quoted part is not closed")),
+                    }
+                }
+                if part.is_empty() {
+                    return Err(bad("a quoted part is empty"));
+                }
+            } else {
+                while let Some(&c) = chars.peek() {
+                    if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
+                        part.push(c.to_ascii_uppercase());
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                match part.chars().next() {
+                    None => return Err(bad("expected an identifier (letters, digits, _ and $, or a double-quoted name)")),
+                    Some(c) if c.is_ascii_digit() || c == '$' => return Err(bad("an unquoted identifier must start with a letter or _")),
+                    _ => {}
+                }
+            }
+            parts.push(part);
+            match chars.next() {
+                None => break,
+                Some('.') => continue,
+                Some(c) => return Err(bad(&format!("unexpected {c:?}; a table name is up to three identifiers joined by dots"))),
+            }
+        }
+        if parts.len() > 3 {
+            return Err(bad("more than three parts (database.schema.table)"));
+        }
+        Ok(TableName { parts })
+    }
+
+    /// The name as SQL, every part quoted.
+    pub fn sql(&self) -> String {
+        self.parts.iter().map(|p| format!("\"{}\"", p.replace('"', "\"\""))).collect::<Vec<_>>().join(".")
+    }
+
+    /// A sibling table in the same database and schema.
+    fn sibling(&self, name: &str) -> TableName {
+        let mut parts = self.parts.clone();
+        *parts.last_mut().expect("at least one part") = name.to_string();
+        TableName { parts }
+    }
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.parts.join("."))
+    }
+}
+
+/// A connection from the environment, if the control plane gave one.
+pub fn connect_from_env() -> Option<Result<SqlClient, SqlApiError>> {
+    let url = std::env::var(URL_ENV).ok().filter(|u| !u.is_empty())?;
+    let token = std::env::var(TOKEN_ENV).unwrap_or_default();
+    Some(SqlClient::new(&url, &token))
+}
+
+fn integral(s: &str) -> Option<i64> {
+    s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().filter(|v| v.fract() == 0.0 && v.abs() < 9.0e15).map(|v| v as i64))
+}
+
+/// `select userid, movieid, rating from <table>` into ratings.
+pub fn read_ratings(client: &mut SqlClient, table: &TableName) -> Result<Ratings, TableError> {
+    let sql = format!("select userid, movieid, rating from {}", table.sql());
+    let out = client.execute(&sql).map_err(|source| TableError::Read { table: table.to_string(), source })?;
+    let mut ratings = Ratings::with_capacity(out.rows.len());
+    for (i, row) in out.rows.iter().enumerate() {
+        let bad = |why: String| TableError::BadRow { table: table.to_string(), row: i + 1, why };
+        let cell = |c: usize, name: &str| row.get(c).and_then(|v| v.as_deref()).ok_or_else(|| bad(format!("{name} is null")));
+        let (u, m, r) = (cell(0, "USERID")?, cell(1, "MOVIEID")?, cell(2, "RATING")?);
+        let user = integral(u).ok_or_else(|| bad(format!("USERID {u:?} is not an integer")))?;
+        let item = integral(m).ok_or_else(|| bad(format!("MOVIEID {m:?} is not an integer")))?;
+        let rating = r.parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(|| bad(format!("RATING {r:?} is not a number")))?;
+        ratings.push(user, item, rating);
+    }
+    if ratings.is_empty() {
+        return Err(TableError::Empty { table: table.to_string() });
+    }
+    Ok(ratings)
+}
+
+/// Replaces the rows of `table` (`USERID int, TOP_10_RECOMMENDATIONS variant`, created if
+/// missing) with `rows`: the rows go into a staging table first, then one transaction swaps them
+/// in, so readers see either the old recommendations or all of the new ones.
+pub fn write_recommendations(client: &mut SqlClient, table: &TableName, rows: &[(i64, Vec<i64>)], stage_suffix: &str) -> Result<(), TableError> {
+    let werr = |source| TableError::Write { table: table.to_string(), source };
+    let suffix: String = stage_suffix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let stage = table.sibling(&format!("RECPIPE_STAGE_{suffix}"));
+    let columns = "(userid int, top_10_recommendations variant)";
+    client.execute(&format!("create table if not exists {} {columns}", table.sql())).map_err(werr)?;
+    client.execute(&format!("create or replace table {} {columns}", stage.sql())).map_err(werr)?;
+    let result = (|| {
+        let mut sql = String::new();
+        for chunk in rows.chunks(INSERT_ROWS) {
+            sql.clear();
+            sql.push_str(&format!("insert into {} select column1, parse_json(column2) from values ", stage.sql()));
+            for (n, (user, items)) in chunk.iter().enumerate() {
+                use std::fmt::Write as _;
+                if n > 0 {
+                    sql.push_str(", ");
+                }
+                let list: Vec<String> = items.iter().map(i64::to_string).collect();
+                let _ = write!(sql, "({user}, '[{}]')", list.join(","));
+            }
+            client.execute(&sql)?;
+        }
+        let (t, s) = (table.sql(), stage.sql());
+        client.execute_many(
+            &format!(
+                "begin transaction; delete from {t}; insert into {t} (userid, top_10_recommendations) select userid, top_10_recommendations from {s}; commit"
+            ),
+            4,
+        )
+    })();
+    let dropped = client.execute(&format!("drop table if exists {}", stage.sql()));
+    result.map_err(werr)?;
+    dropped.map_err(werr)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_and_quote() {
+        let t = TableName::parse("MOVIELENS.PUBLIC.ratings_train_data").unwrap();
+        assert_eq!(t.parts, ["MOVIELENS", "PUBLIC", "RATINGS_TRAIN_DATA"]);
+        assert_eq!(t.sql(), r#""MOVIELENS"."PUBLIC"."RATINGS_TRAIN_DATA""#);
+        let q = TableName::parse(r#"db."My ""odd"" table""#).unwrap();
+        assert_eq!(q.parts, ["DB", r#"My "odd" table"#]);
+        assert_eq!(q.sql(), r#""DB"."My ""odd"" table""#);
+        assert_eq!(q.sibling("X").sql(), r#""DB"."X""#);
+    }
+
+    #[test]
+    fn injection_and_junk_are_refused_by_name() {
+        for (given, why) in [
+            ("t; drop table x", "unexpected ';'"),
+            ("a.b.c.d", "more than three parts"),
+            ("", "expected an identifier"),
+            ("1abc", "must start with a letter"),
+            ("\"open", "not closed"),
+            ("a..b", "expected an identifier"),
+            ("\"\"", "quoted part is empty"),
+        ] {
+            let e = TableName::parse(given).unwrap_err().to_string();
+            assert!(e.contains(why), "{given:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn integral_accepts_float_renderings_of_integers_only() {
+        assert_eq!(integral("42"), Some(42));
+        assert_eq!(integral("42.0"), Some(42));
+        assert_eq!(integral("42.5"), None);
+        assert_eq!(integral("x"), None);
+    }
+}
