@@ -59,13 +59,7 @@ impl Identity {
         let Some(account) = self.account() else {
             return false;
         };
-        if entry.len() == 12 && entry.bytes().all(|b| b.is_ascii_digit()) {
-            return entry == account;
-        }
-        if let Some(acct) = entry
-            .strip_prefix("arn:aws:iam::")
-            .and_then(|r| r.strip_suffix(":root"))
-        {
+        if let Some(acct) = account_principal(entry) {
             return acct == account;
         }
         match self {
@@ -153,3 +147,13 @@ mod tests {
         assert!(s.context_keys().get("aws:username").is_none());
     }
 }
+
+/// The account an account-wide principal entry (`123456789012` or `arn:aws:iam::ACCT:root`)
+/// names, or `None` when the entry names one identity.
+pub fn account_principal(entry: &str) -> Option<&str> {
+    if entry.len() == 12 && entry.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(entry);
+    }
+    entry.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root"))
+}
+

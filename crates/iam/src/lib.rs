@@ -6,6 +6,7 @@
 //! web-framework type (the gateway unpacks requests and calls it), and it must never log, print,
 //! `Debug`-format or put into an error message a secret access key or a session token.
 
+mod cache;
 mod error;
 mod identity;
 pub mod policy;

@@ -1,14 +1,18 @@
 //! STS `AssumeRole`, session credentials, key lookup for the verifier, and the identity-policy
 //! side of authorization.
 
+use std::sync::Arc;
+
 use rusqlite::{params, OptionalExtension};
 use time::{Duration, OffsetDateTime};
+
+use crate::cache::{KeyEntry, Owner, PolicyEntry};
 
 use crate::policy::{
     evaluate, evaluate_api_gateway, ContextKeys, Decision, Evaluation, NamedPolicy, PolicyDocument,
     PolicyKind, RequestContext,
 };
-use crate::sigv4::{verify_request, AuthError, HttpRequest, KeyMaterial};
+use crate::sigv4::{verify_request_with, AuthError, HttpRequest};
 use crate::store::Iam;
 use crate::{random, IamError, Identity, SecretKey, SessionToken};
 
@@ -124,23 +128,24 @@ impl Iam {
         if let Some(ext) = external_id {
             extra.insert("sts:ExternalId", ext);
         }
-        let ctx = RequestContext::new(Some(caller), "sts:AssumeRole", &role.arn, &extra);
-        if !evaluate(
-            &[NamedPolicy {
-                name: "trust policy",
-                document: &trust,
-            }],
-            &ctx,
-        )
-        .is_allowed()
-        {
+        let mut ctx = RequestContext::new(Some(caller), "sts:AssumeRole", &role.arn, &extra);
+        let trust_policy = [NamedPolicy {
+            name: "trust policy",
+            document: &trust,
+        }];
+        if !evaluate(&trust_policy, &ctx).is_allowed() {
             return Err(denied());
         }
-        if self
-            .evaluate_identity_policies(caller, "sts:AssumeRole", &role.arn, &extra)?
-            .decision
-            == Decision::ExplicitDeny
-        {
+        let identity = self.evaluate_identity_policies(caller, "sts:AssumeRole", &role.arn, &extra)?;
+        if identity.decision == Decision::ExplicitDeny {
+            return Err(denied());
+        }
+        // A trust policy that admits the caller only through its account (`ACCT` or
+        // `arn:aws:iam::ACCT:root`) delegates the decision to the account: the caller's own
+        // policies must then allow sts:AssumeRole too. Naming the caller suffices by itself.
+        ctx.only_named_principals = true;
+        let named = evaluate(&trust_policy, &ctx).is_allowed();
+        if !named && !identity.is_allowed() {
             return Err(denied());
         }
 
@@ -187,20 +192,51 @@ impl Iam {
         access_key_id: &str,
         now: OffsetDateTime,
     ) -> Result<(Identity, SecretKey, Option<SessionToken>), AuthError> {
+        let e = self.key_entry(access_key_id, now)?;
+        Ok((e.identity.clone(), e.secret.clone(), e.token.clone()))
+    }
+
+    /// The cached entry of a usable access key (see [`crate::cache`]), read from the store when
+    /// the cache has none of the current generation.
+    fn key_entry(&self, access_key_id: &str, now: OffsetDateTime) -> Result<Arc<KeyEntry>, AuthError> {
+        let store = |e: IamError| AuthError::Store(e.to_string());
+        let generation = self.generation().map_err(store)?;
+        let entry = match self.cache.key(access_key_id, generation) {
+            Some(e) => e,
+            None => {
+                let e = Arc::new(self.load_key_entry(access_key_id, now)?);
+                self.cache.put_key(access_key_id, e.clone());
+                e
+            }
+        };
+        if entry.expires.is_some_and(|t| now.unix_timestamp() >= t) {
+            return Err(AuthError::CredentialsExpired {
+                access_key_id: access_key_id.to_string(),
+            });
+        }
+        Ok(entry)
+    }
+
+    /// [`Iam::lookup_secret`] from the store, tagged with the generation it was read at.
+    fn load_key_entry(&self, access_key_id: &str, now: OffsetDateTime) -> Result<KeyEntry, AuthError> {
         let store = |e: IamError| AuthError::Store(e.to_string());
         let unknown = || AuthError::UnknownAccessKey {
             access_key_id: access_key_id.to_string(),
         };
         if access_key_id.starts_with("AKIA") {
-            let row = self
+            let (generation, row) = self
                 .read(|c| {
-                    Ok(c.query_row(
+                    let generation = self.generation_locked(c)?;
+                    let row = c.prepare_cached(
                         "SELECT k.user_name, k.secret, u.user_id FROM iam_access_keys k JOIN iam_users u ON u.name = k.user_name
                          WHERE k.access_key_id = ?1 AND k.status = 'Active'",
+                    )?
+                    .query_row(
                         params![access_key_id],
                         |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
                     )
-                    .optional()?)
+                    .optional()?;
+                    Ok((generation, row))
                 })
                 .map_err(store)?;
             let (name, secret, user_id) = row.ok_or_else(unknown)?;
@@ -210,16 +246,19 @@ impl Iam {
                 name,
                 user_id,
             };
-            return Ok((identity, SecretKey::new(secret), None));
+            return Ok(KeyEntry::new(generation, identity, SecretKey::new(secret), None, None));
         }
         if !access_key_id.starts_with("ASIA") {
             return Err(unknown());
         }
-        let row = self
+        let (generation, row) = self
             .read(|c| {
+                let generation = self.generation_locked(c)?;
                 let s = c
-                    .query_row(
+                    .prepare_cached(
                         "SELECT secret, token, role_name, role_id, session_name, expires FROM iam_sessions WHERE access_key_id = ?1",
+                    )?
+                    .query_row(
                         params![access_key_id],
                         |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?)),
                     )
@@ -228,7 +267,7 @@ impl Iam {
                     Some((_, _, role_name, ..)) => self.load_role(c, role_name)?,
                     None => None,
                 };
-                Ok(s.map(|s| (s, current_role)))
+                Ok((generation, s.map(|s| (s, current_role))))
             })
             .map_err(store)?;
         let ((secret, token, role_name, role_id, session_name, expires), role) =
@@ -254,15 +293,17 @@ impl Iam {
             role_id,
             session_name,
         };
-        Ok((
+        Ok(KeyEntry::new(
+            generation,
             identity,
             SecretKey::new(secret),
             Some(SessionToken::new(token)),
+            Some(expires),
         ))
     }
 
     /// Verifies a SigV4 request for `service` in `region` at `now` against the stored keys and
-    /// returns who signed it.
+    /// returns who signed it. Key material and derived signing keys come from the cache.
     pub fn authenticate(
         &self,
         req: &HttpRequest,
@@ -270,16 +311,39 @@ impl Iam {
         region: &str,
         now: OffsetDateTime,
     ) -> Result<Identity, AuthError> {
-        verify_request(req, region, service, now, |akid| {
-            let (identity, secret, session_token) = self.lookup_secret(akid, now)?;
-            Ok((
-                identity,
-                KeyMaterial {
-                    secret,
-                    session_token,
-                },
-            ))
+        verify_request_with(req, region, service, now, |akid| {
+            let entry = self.key_entry(akid, now)?;
+            Ok((entry.identity.clone(), entry))
         })
+    }
+
+    /// The parsed permission policies of `identity` (inline and attached; for a role session,
+    /// the role's), from the cache when it has them for the current generation.
+    fn identity_policies(&self, identity: &Identity) -> Result<Option<Arc<PolicyEntry>>, IamError> {
+        let owner = match identity {
+            Identity::User { name, .. } => Owner::User(name.clone()),
+            Identity::AssumedRole { role_name, .. } => Owner::Role(role_name.clone()),
+            Identity::Service { .. } => return Ok(None),
+        };
+        let generation = self.generation()?;
+        if let Some(e) = self.cache.policies(&owner, generation) {
+            return Ok(Some(e));
+        }
+        let (generation, docs) = self.read(|c| {
+            let generation = self.generation_locked(c)?;
+            let docs = match &owner {
+                Owner::User(name) => self.user_permission_policies(c, name)?,
+                Owner::Role(name) => self.role_permission_policies(c, name)?,
+            };
+            Ok((generation, docs))
+        })?;
+        let policies = docs
+            .into_iter()
+            .map(|(name, text)| Ok((name, PolicyDocument::parse(&text, PolicyKind::Identity)?)))
+            .collect::<Result<Vec<_>, IamError>>()?;
+        let entry = Arc::new(PolicyEntry { generation, policies });
+        self.cache.put_policies(owner, entry.clone());
+        Ok(Some(entry))
     }
 
     /// Evaluates the identity's own permission policies (inline and attached; for a role session,
@@ -291,28 +355,10 @@ impl Iam {
         resource: &str,
         extra: &ContextKeys,
     ) -> Result<Evaluation, IamError> {
-        let docs = self.read(|c| match identity {
-            Identity::User { name, .. } => self.user_permission_policies(c, name),
-            Identity::AssumedRole { role_name, .. } => self.role_permission_policies(c, role_name),
-            Identity::Service { .. } => Ok(Vec::new()),
-        })?;
-        let parsed = docs
-            .iter()
-            .map(|(name, text)| {
-                Ok((
-                    name.as_str(),
-                    PolicyDocument::parse(text, PolicyKind::Identity)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, IamError>>()?;
-        let named: Vec<NamedPolicy> = parsed
-            .iter()
-            .map(|(name, document)| NamedPolicy { name, document })
-            .collect();
-        Ok(evaluate(
-            &named,
-            &RequestContext::new(Some(identity), action, resource, extra),
-        ))
+        let entry = self.identity_policies(identity)?;
+        let named = named_policies(entry.as_deref());
+        let ctx = context_for(&named, identity, action, resource, extra);
+        Ok(evaluate(&named, &ctx))
     }
 
     /// API Gateway's decision for `identity` invoking `resource` (owned by `resource_account`)
@@ -326,19 +372,57 @@ impl Iam {
         resource_account: &str,
         extra: &ContextKeys,
     ) -> Result<Evaluation, IamError> {
-        let id_eval = self.evaluate_identity_policies(identity, action, resource, extra)?;
-        let ctx = RequestContext::new(Some(identity), action, resource, extra);
-        let res_eval = evaluate(
-            &[NamedPolicy {
-                name: "resource policy",
-                document: resource_policy,
-            }],
-            &ctx,
-        );
+        let entry = self.identity_policies(identity)?;
+        let named = named_policies(entry.as_deref());
+        let resource_named = [NamedPolicy {
+            name: "resource policy",
+            document: resource_policy,
+        }];
+        // One context for both evaluations, with the principal's keys only if a condition reads them.
+        let all: Vec<NamedPolicy> = named.iter().chain(resource_named.iter()).copied().collect();
+        let ctx = context_for(&all, identity, action, resource, extra);
+        let id_eval = evaluate(&named, &ctx);
+        let res_eval = evaluate(&resource_named, &ctx);
         Ok(evaluate_api_gateway(
             &id_eval,
             &res_eval,
             identity.account() == Some(resource_account),
         ))
+    }
+}
+
+fn named_policies(entry: Option<&PolicyEntry>) -> Vec<NamedPolicy<'_>> {
+    entry
+        .map(|e| {
+            e.policies
+                .iter()
+                .map(|(name, document)| NamedPolicy { name, document })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The request context for evaluating `policies`. Condition keys are only read by conditions, so
+/// when no statement has one the principal's keys are not built (the decision is the same).
+fn context_for<'a>(
+    policies: &[NamedPolicy],
+    identity: &'a Identity,
+    action: &'a str,
+    resource: &'a str,
+    extra: &ContextKeys,
+) -> RequestContext<'a> {
+    let conditional = policies
+        .iter()
+        .any(|p| p.document.statements.iter().any(|s| !s.conditions.is_empty()));
+    if conditional {
+        RequestContext::new(Some(identity), action, resource, extra)
+    } else {
+        RequestContext {
+            principal: Some(identity),
+            action,
+            resource,
+            keys: ContextKeys::new(),
+            only_named_principals: false,
+        }
     }
 }

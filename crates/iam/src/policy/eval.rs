@@ -48,6 +48,9 @@ pub struct RequestContext<'a> {
     pub action: &'a str,
     pub resource: &'a str,
     pub keys: ContextKeys,
+    /// Principal entries that name a whole account (`ACCT`, `arn:aws:iam::ACCT:root`) do not
+    /// match: used to tell whether a trust policy names the caller itself.
+    pub only_named_principals: bool,
 }
 
 impl<'a> RequestContext<'a> {
@@ -65,6 +68,7 @@ impl<'a> RequestContext<'a> {
             action,
             resource,
             keys,
+            only_named_principals: false,
         }
     }
 }
@@ -96,12 +100,15 @@ impl Evaluation {
     }
 }
 
-fn principal_set_matches(set: &PrincipalSet, who: Option<&Identity>) -> bool {
+fn principal_set_matches(set: &PrincipalSet, who: Option<&Identity>, only_named: bool) -> bool {
     if set.any {
-        return true;
+        return !only_named;
     }
     let Some(who) = who else { return false };
-    set.aws.iter().any(|p| who.matches_aws_principal(p))
+    set.aws
+        .iter()
+        .filter(|p| !(only_named && crate::identity::account_principal(p).is_some()))
+        .any(|p| who.matches_aws_principal(p))
         || set.service.iter().any(|s| who.matches_service_principal(s))
 }
 
@@ -120,8 +127,8 @@ fn matcher_matches(m: &Matcher, value: &str, ignore_case: bool) -> bool {
 fn applies(statement: &Statement, ctx: &RequestContext) -> bool {
     let principal_ok = match &statement.principal {
         None => true,
-        Some(PrincipalClause::Is(set)) => principal_set_matches(set, ctx.principal),
-        Some(PrincipalClause::Not(set)) => !principal_set_matches(set, ctx.principal),
+        Some(PrincipalClause::Is(set)) => principal_set_matches(set, ctx.principal, ctx.only_named_principals),
+        Some(PrincipalClause::Not(set)) => !principal_set_matches(set, ctx.principal, false),
     };
     principal_ok
         && matcher_matches(&statement.action, ctx.action, true)

@@ -8,6 +8,12 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 /// every other byte becomes `%XX` (uppercase); `/` stays only when `keep_slash`.
 pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
     let mut out = String::with_capacity(input.len() * 3);
+    uri_encode_into(&mut out, input, keep_slash);
+    out
+}
+
+/// [`uri_encode`] appending to `out`.
+fn uri_encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
     for &b in input {
         if b.is_ascii_alphanumeric()
             || matches!(b, b'-' | b'_' | b'.' | b'~')
@@ -20,7 +26,6 @@ pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
             out.push(HEX[(b & 15) as usize] as char);
         }
     }
-    out
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits is kept as it is.
@@ -64,9 +69,35 @@ pub fn normalize_path(path: &str) -> String {
     out
 }
 
+/// Whether [`normalize_path`] would return `path` unchanged: it starts with `/` and has no empty
+/// (but possibly a last), `.` or `..` segment.
+fn is_normalized(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
+        if (seg.is_empty() && !last) || seg == "." || seg == ".." {
+            return false;
+        }
+    }
+    true
+}
+
 /// The canonical URI of a wire path: normalised, then encoded again (non-S3 services).
 pub fn canonical_uri(path: &str) -> String {
-    uri_encode(normalize_path(path).as_bytes(), true)
+    let mut out = String::with_capacity(path.len() + 16);
+    push_canonical_uri(&mut out, path);
+    out
+}
+
+fn push_canonical_uri(out: &mut String, path: &str) {
+    if is_normalized(path) {
+        uri_encode_into(out, path.as_bytes(), true);
+    } else {
+        uri_encode_into(out, normalize_path(path).as_bytes(), true);
+    }
 }
 
 /// The canonical query string: each name and value decoded then re-encoded, sorted by name then
@@ -92,18 +123,30 @@ pub fn canonical_query(query: &str) -> String {
 }
 
 /// Trims a header value and collapses each run of spaces or tabs into one space.
+#[cfg(test)]
 fn canonical_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    push_canonical_value(&mut out, value);
+    out
+}
+
+/// [`canonical_value`] appending to `out`.
+fn push_canonical_value(out: &mut String, value: &str) {
+    if !value.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+        out.push_str(value);
+        return;
+    }
+    let mut first = true;
     for word in value
         .split([' ', '\t', '\r', '\n'])
         .filter(|w| !w.is_empty())
     {
-        if !out.is_empty() {
+        if !first {
             out.push(' ');
         }
         out.push_str(word);
+        first = false;
     }
-    out
 }
 
 /// The canonical request over the headers named in `signed_headers` (lowercase, in the order
@@ -113,25 +156,38 @@ pub fn canonical_request(
     signed_headers: &[String],
     payload_hash: &str,
 ) -> Result<String, AuthError> {
-    let mut out = String::with_capacity(256);
-    out.push_str(&req.method.to_ascii_uppercase());
+    let mut out = String::with_capacity(
+        256 + req.path.len() + req.query.len() + req.headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>(),
+    );
+    out.extend(req.method.chars().map(|c| c.to_ascii_uppercase()));
     out.push('\n');
-    out.push_str(&canonical_uri(&req.path));
+    push_canonical_uri(&mut out, &req.path);
     out.push('\n');
-    out.push_str(&canonical_query(&req.query));
+    if !req.query.is_empty() {
+        out.push_str(&canonical_query(&req.query));
+    }
     out.push('\n');
     for name in signed_headers {
-        let values: Vec<String> = req.header_values(name).map(canonical_value).collect();
-        if values.is_empty() {
-            return Err(AuthError::SignedHeaderAbsent { name: name.clone() });
-        }
         out.push_str(name);
         out.push(':');
-        out.push_str(&values.join(","));
+        let mut values = req.header_values(name);
+        let Some(first) = values.next() else {
+            return Err(AuthError::SignedHeaderAbsent { name: name.clone() });
+        };
+        push_canonical_value(&mut out, first);
+        for v in values {
+            out.push(',');
+            push_canonical_value(&mut out, v);
+        }
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&signed_headers.join(";"));
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
     out.push('\n');
     out.push_str(payload_hash);
     Ok(out)
@@ -153,9 +209,20 @@ mod tests {
             ("/example space/", "/example%20space/"),
             ("/dev/train%20job", "/dev/train%2520job"),
             ("/\u{1234}", "/%E1%88%B4"),
+            ("/a/./b", "/a/b"),
+            ("/a/.", "/a"),
+            ("/a/..", "/"),
+            ("a/b", "/a/b"),
+            ("/a//", "/a/"),
+            ("/abc123/dev/invoke", "/abc123/dev/invoke"),
         ];
         for (path, want) in cases {
             assert_eq!(canonical_uri(path), want, "{path}");
+            assert_eq!(
+                canonical_uri(path),
+                uri_encode(normalize_path(path).as_bytes(), true),
+                "{path}"
+            );
         }
     }
 

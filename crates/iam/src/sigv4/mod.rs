@@ -17,7 +17,10 @@ pub use canonical::{
 pub use error::AuthError;
 pub use sign::{sign, sign_request, signing_key, string_to_sign, Signed};
 pub use time_fmt::{format_amz_date, format_iso8601, parse_amz_date};
-pub use verify::{parse_authorization, verify_request, KeyMaterial, ParsedAuthorization, MAX_SKEW};
+pub use verify::{
+    parse_authorization, verify_request, verify_request_with, KeyMaterial, ParsedAuthorization,
+    SigningSecret, MAX_SKEW,
+};
 
 use sha2::{Digest, Sha256};
 
@@ -72,7 +75,15 @@ impl HttpRequest {
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    hex32(&Sha256::digest(data).into())
+}
+
+/// Lowercase hex of 32 bytes (`hex::encode` goes through a char iterator; this is on every
+/// request's path several times).
+pub(crate) fn hex32(bytes: &[u8; 32]) -> String {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(bytes, &mut out).expect("32 bytes fill 64 hex digits");
+    String::from_utf8(out.to_vec()).expect("hex digits are ASCII")
 }
 
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";

@@ -91,7 +91,7 @@ pub fn sign(
     let date = &amz_date[..8];
     let scope = format!("{date}/{region}/{service}/{TERMINATOR}");
     let sts = string_to_sign(amz_date, &scope, &creq);
-    let signature = hex::encode(hmac_sha256(
+    let signature = super::hex32(&hmac_sha256(
         &signing_key(secret, date, region, service),
         sts.as_bytes(),
     ));

@@ -183,6 +183,24 @@ fn check_date(
     Ok(())
 }
 
+/// What verification needs of a key: the session token that must come with it (temporary
+/// credentials) and the derived signing key for a scope. [`KeyMaterial`] derives the key on every
+/// call; the key store's cache keeps derived keys per scope.
+pub trait SigningSecret {
+    fn session_token(&self) -> Option<&SessionToken>;
+    /// `kSigning` for `date`/`region`/`service` (see [`signing_key`]).
+    fn signing_key(&self, date: &str, region: &str, service: &str) -> [u8; 32];
+}
+
+impl SigningSecret for KeyMaterial {
+    fn session_token(&self) -> Option<&SessionToken> {
+        self.session_token.as_ref()
+    }
+    fn signing_key(&self, date: &str, region: &str, service: &str) -> [u8; 32] {
+        signing_key(&self.secret, date, region, service)
+    }
+}
+
 /// Verifies a header-signed request for `region`/`service` at time `now`. `lookup` resolves the
 /// access key id to what the caller wants back (an identity) and the key's material; it runs only
 /// after every check that needs no key has passed.
@@ -192,6 +210,17 @@ pub fn verify_request<T>(
     service: &str,
     now: OffsetDateTime,
     lookup: impl FnOnce(&str) -> Result<(T, KeyMaterial), AuthError>,
+) -> Result<T, AuthError> {
+    verify_request_with(req, region, service, now, lookup)
+}
+
+/// [`verify_request`] over any [`SigningSecret`] (e.g. one that caches derived keys).
+pub fn verify_request_with<T, K: SigningSecret>(
+    req: &HttpRequest,
+    region: &str,
+    service: &str,
+    now: OffsetDateTime,
+    lookup: impl FnOnce(&str) -> Result<(T, K), AuthError>,
 ) -> Result<T, AuthError> {
     let mut auth_headers = req.header_values("authorization");
     let auth_value = auth_headers.next().ok_or(AuthError::MissingAuthorization)?;
@@ -227,7 +256,7 @@ pub fn verify_request<T>(
 
     let (found, key) = lookup(&auth.access_key_id)?;
     let presented_token = req.header("x-amz-security-token").map(str::trim);
-    match (&key.session_token, presented_token) {
+    match (key.session_token(), presented_token) {
         (Some(_), None) => {
             return Err(AuthError::MissingSecurityToken {
                 access_key_id: auth.access_key_id,
@@ -253,9 +282,11 @@ pub fn verify_request<T>(
         auth.scope_date, auth.region, auth.service, auth.terminator
     );
     let sts = string_to_sign(amz_date, &scope, &creq);
-    let key_bytes = signing_key(&key.secret, &auth.scope_date, &auth.region, &auth.service);
-    let expected = hex::encode(hmac_sha256(&key_bytes, sts.as_bytes()));
-    if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
+    let key_bytes = key.signing_key(&auth.scope_date, &auth.region, &auth.service);
+    let mut expected = [0u8; 64];
+    hex::encode_to_slice(hmac_sha256(&key_bytes, sts.as_bytes()), &mut expected)
+        .expect("32 bytes fill 64 hex digits");
+    if bool::from(expected[..].ct_eq(auth.signature.as_bytes())) {
         Ok(found)
     } else {
         Err(AuthError::SignatureMismatch)

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use time::OffsetDateTime;
 
+use crate::cache::Caches;
 use crate::{random, IamError};
 
 /// The time source; tests inject a fixed or moving clock.
@@ -39,6 +40,7 @@ pub struct Iam {
     account_id: String,
     region: String,
     clock: Clock,
+    pub(crate) cache: Caches,
 }
 
 impl std::fmt::Debug for Iam {
@@ -140,6 +142,7 @@ impl Iam {
             account_id,
             region,
             clock: Arc::new(OffsetDateTime::now_utc),
+            cache: Caches::new(),
         })
     }
 
@@ -176,7 +179,27 @@ impl Iam {
         let tx = conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
+        // Still locked: no reader can see the new rows under the old generation.
+        self.cache.bump();
         Ok(out)
+    }
+
+    /// The cache generation on the request path: current for this handle's own writes, and for
+    /// other connections' commits as of at most [`crate::cache::FOREIGN_CHECK`] ago.
+    pub(crate) fn generation(&self) -> Result<u64, IamError> {
+        if self.cache.foreign_check_due() {
+            return self.read(|c| self.generation_locked(c));
+        }
+        Ok(self.cache.generation())
+    }
+
+    /// The cache generation, after looking for commits by other connections; call with the
+    /// connection locked (inside [`Iam::read`]) and read the rows to cache in the same call.
+    pub(crate) fn generation_locked(&self, conn: &Connection) -> Result<u64, IamError> {
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        Ok(self.cache.observe_data_version(version))
     }
 
     /// Runs a read-only `f`.

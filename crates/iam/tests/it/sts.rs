@@ -121,11 +121,24 @@ fn assume_role_follows_the_trust_policy() {
         DENIED.replace("user/sf-integration", "user/mallory")
     );
 
-    // The account root as principal lets every identity of the account in.
+    // The account root as principal delegates to the account: an identity of it gets in only
+    // when its own policies allow sts:AssumeRole (AWS's rule for same-account trust).
     f.iam
         .update_assume_role_policy(
             "snowflake-ef",
             &trust("arn:aws:iam::111122223333:root", "SF_EXT_ID_1"),
+        )
+        .unwrap();
+    let err = f
+        .iam
+        .assume_role(&mallory, ROLE, "m1", Some("SF_EXT_ID_1"), None)
+        .unwrap_err();
+    assert_eq!(err.code(), "AccessDenied");
+    f.iam
+        .put_user_policy(
+            "mallory",
+            "assume",
+            r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}}"#,
         )
         .unwrap();
     f.iam
