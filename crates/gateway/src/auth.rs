@@ -61,8 +61,7 @@ pub async fn require_sigv4(State(auth): State<SigV4>, req: Request, next: Next) 
         Ok(b) => b,
         Err(e) => return json11_error(StatusCode::PAYLOAD_TOO_LARGE, "ValidationException", &e.to_string()),
     };
-    let region = auth.iam.region().to_string();
-    match authenticate(&auth.iam, auth.service, &region, &parts, &bytes) {
+    match authenticate(&auth.iam, auth.service, auth.iam.region(), &parts, &bytes) {
         Ok(identity) => {
             parts.extensions.insert(identity);
             next.run(Request::from_parts(parts, Body::from(bytes))).await

@@ -61,11 +61,11 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn check_arg(f: Function, row: i64, (name, kind): (&str, Kind), v: &Value) -> Result<Arg, GatewayError> {
+fn check_arg(f: Function, row: i64, (name, kind): (&str, Kind), v: Value) -> Result<Arg, GatewayError> {
     let fname = f.name();
     match (kind, v) {
-        (Kind::Text, Value::String(s)) if !s.is_empty() => Ok(Arg::Text(s.clone())),
-        (Kind::Text, other) => Err(bad(format!("row {row}: {fname} argument {name} must be a non-empty string, got {}", type_name(other)))),
+        (Kind::Text, Value::String(s)) if !s.is_empty() => Ok(Arg::Text(s)),
+        (Kind::Text, other) => Err(bad(format!("row {row}: {fname} argument {name} must be a non-empty string, got {}", type_name(&other)))),
         (Kind::Id, Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
                 Ok(Arg::Id(i.to_string()))
@@ -81,12 +81,12 @@ fn check_arg(f: Function, row: i64, (name, kind): (&str, Kind), v: &Value) -> Re
         (Kind::Id, Value::String(s)) => {
             let ok = !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
             if ok {
-                Ok(Arg::Id(s.clone()))
+                Ok(Arg::Id(s))
             } else {
                 Err(bad(format!("row {row}: {fname} argument {name} = {s:?} is not an id (letters, digits, '.', '_' or '-', at most 64)")))
             }
         }
-        (Kind::Id, other) => Err(bad(format!("row {row}: {fname} argument {name} must be a number or a string, got {}", type_name(other)))),
+        (Kind::Id, other) => Err(bad(format!("row {row}: {fname} argument {name} must be a number or a string, got {}", type_name(&other)))),
     }
 }
 
@@ -108,9 +108,9 @@ pub fn parse(body: &[u8], f: Function) -> Result<Vec<Row>, GatewayError> {
     let sig = signature(f);
     let mut seen = HashSet::with_capacity(data.len());
     let mut rows = Vec::with_capacity(data.len());
-    for (i, r) in data.iter().enumerate() {
+    for (i, r) in data.into_iter().enumerate() {
         let Value::Array(cols) = r else {
-            return Err(bad(format!("row at index {i}: must be an array [row_number, args...], got {}", type_name(r))));
+            return Err(bad(format!("row at index {i}: must be an array [row_number, args...], got {}", type_name(&r))));
         };
         let number = match cols.first() {
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
@@ -120,12 +120,11 @@ pub fn parse(body: &[u8], f: Function) -> Result<Vec<Row>, GatewayError> {
         if !seen.insert(number) {
             return Err(bad(format!("row {number}: the row number appears twice in the batch")));
         }
-        let args = &cols[1..];
-        if args.len() != sig.len() {
+        if cols.len() - 1 != sig.len() {
             let names: Vec<&str> = sig.iter().map(|(n, _)| *n).collect();
-            return Err(bad(format!("row {number}: {} takes {} argument(s) ({}), got {}", f.name(), sig.len(), names.join(", "), args.len())));
+            return Err(bad(format!("row {number}: {} takes {} argument(s) ({}), got {}", f.name(), sig.len(), names.join(", "), cols.len() - 1)));
         }
-        let args = sig.iter().zip(args).map(|(s, v)| check_arg(f, number, *s, v)).collect::<Result<Vec<_>, _>>()?;
+        let args = sig.iter().zip(cols.into_iter().skip(1)).map(|(s, v)| check_arg(f, number, *s, v)).collect::<Result<Vec<_>, _>>()?;
         rows.push(Row { number, args });
     }
     Ok(rows)

@@ -32,6 +32,9 @@ pub enum GatewayError {
     },
     #[error("Not Found: {what}")]
     NotFound { what: String },
+    /// No deployed route matches (API Gateway answers these with a 403 that names no route).
+    #[error("Missing Authentication Token: no route {method} {path} on this stage (the routes are POST and GET of /train, /deploy, /invoke and /describe)")]
+    NoRoute { method: String, path: String },
     #[error("Too Many Requests: stage '{stage}' is throttled")]
     Throttled { stage: String },
     #[error("Content-MD5 '{declared}' does not match the body's MD5 '{computed}'")]
@@ -91,6 +94,7 @@ impl GatewayError {
             GatewayError::Unauthenticated(e) => (e.http_status(), e.code(), e.wire_message(), false),
             GatewayError::AccessDenied { .. } => (403, "AccessDeniedException", self.to_string(), true),
             GatewayError::NotFound { .. } => (404, "NotFoundException", self.to_string(), false),
+            GatewayError::NoRoute { .. } => (403, "MissingAuthenticationTokenException", "Missing Authentication Token".into(), false),
             GatewayError::Throttled { .. } => (429, "TooManyRequestsException", self.to_string(), false),
             GatewayError::ContentMd5Mismatch { .. } => (400, "BadRequestException", self.to_string(), false),
             GatewayError::BadBatch(_) => (400, "BadRequestException", self.to_string(), false),
@@ -120,6 +124,7 @@ fn exposes_5xx(e: &GatewayError) -> bool {
         | GatewayError::BadCompressedBody { .. }
         | GatewayError::AccessDenied { .. }
         | GatewayError::NotFound { .. }
+        | GatewayError::NoRoute { .. }
         | GatewayError::Throttled { .. }
         | GatewayError::ContentMd5Mismatch { .. }
         | GatewayError::BadBatch(_)

@@ -32,8 +32,17 @@ pub fn request_id() -> String {
     let seed = *SEED.get_or_init(|| u64::from_le_bytes(os_bytes::<8>()));
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let (a, b) = (splitmix(seed ^ n), splitmix(seed.rotate_left(17) ^ n));
-    let h = format!("{a:016x}{b:016x}");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        let word = if i < 16 { a } else { b };
+        let nibble = (word >> (60 - 4 * (i % 16))) & 15;
+        out.push(HEX[nibble as usize] as char);
+    }
+    out
 }
 
 /// `n` (≤ 32) random lowercase letters and digits.

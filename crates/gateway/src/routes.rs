@@ -26,7 +26,7 @@ pub const BATCH_ID: &str = "sf-external-function-query-batch-id";
 
 pub fn router(gw: Arc<Gateway>) -> Router {
     Router::new()
-        .route("/{api_id}/{stage}/{function}", post(post_call).get(get_call))
+        .route("/{api_id}/{stage}/{function}", post(post_call).get(get_call).fallback(no_route))
         .layer(middleware::from_fn_with_state(gw.clone(), access_log))
         .with_state(gw)
 }
@@ -36,16 +36,27 @@ async fn access_log(State(gw): State<Arc<Gateway>>, mut req: Request, next: Next
     let request_id = random::request_id();
     let slot = Slot::default();
     req.extensions_mut().insert(slot.clone());
-    let method = req.method().to_string();
-    let route = req.uri().path().to_string();
-    let batch_id = header(req.headers(), BATCH_ID);
+    // Cheap clones (standard methods and the URI share their bytes); read as text at the end.
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let batch_id = req.headers().get(BATCH_ID).cloned();
     let mut resp = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amzn-requestid", v);
     }
-    let rec = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    gw.log.write(&line(&request_id, &method, &route, resp.status().as_u16(), start.elapsed().as_micros(), batch_id.as_deref(), &rec));
+    let rec = std::mem::take(&mut *slot.lock().unwrap_or_else(|p| p.into_inner()));
+    let batch_id = batch_id.as_ref().and_then(|v| v.to_str().ok());
+    gw.log.write(&line(&request_id, method.as_str(), uri.path(), resp.status().as_u16(), start.elapsed().as_micros(), batch_id, &rec));
     resp
+}
+
+/// Any other method on a stage path: no such route (API Gateway's 403).
+async fn no_route(req: Request) -> Response {
+    let e = GatewayError::NoRoute { method: req.method().to_string(), path: req.uri().path().to_string() };
+    if let Some(slot) = req.extensions().get::<Slot>() {
+        record(slot, &e);
+    }
+    e.into_response()
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
@@ -92,8 +103,8 @@ async fn gate(req: Request, gw: &Gateway, slot: &Slot) -> Result<Invocation, Gat
     let [api_id, stage_name, fname] = segs[..] else {
         return Err(GatewayError::NotFound { what: parts.uri.path().to_string() });
     };
-    let function = Function::from_name(fname).ok_or_else(|| GatewayError::NotFound { what: format!("no route /{fname}; the routes are /train, /deploy, /invoke and /describe") })?;
     let stage = gw.stage(api_id, stage_name).ok_or_else(|| GatewayError::NotFound { what: format!("no stage '{stage_name}' of REST API '{api_id}' is deployed") })?;
+    let function = Function::from_name(fname).ok_or_else(|| GatewayError::NoRoute { method: parts.method.to_string(), path: parts.uri.path().to_string() })?;
     if !stage.bucket.try_take() {
         return Err(GatewayError::Throttled { stage: stage_name.to_string() });
     }
@@ -156,7 +167,7 @@ async fn post_call(State(gw): State<Arc<Gateway>>, inv: Invocation) -> Response 
 
 async fn post_inner(gw: Arc<Gateway>, inv: Invocation) -> Result<Response, GatewayError> {
     let rows = batch::parse(&inv.body, inv.function)?;
-    let ctx = handlers::Ctx { sagemaker: gw.sagemaker.clone(), config: inv.stage.deployment.config.clone() };
+    let ctx = handlers::Ctx { sagemaker: gw.sagemaker.clone(), config: inv.stage.config.clone() };
     let f = inv.function;
     let Some(batch_id) = inv.batch_id else {
         let values = handlers::run(f, &ctx, &rows).await?;

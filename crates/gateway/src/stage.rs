@@ -1,9 +1,12 @@
 //! A deployed stage as the request path needs it: its parsed resource policy (short-form
 //! resources expanded), its token bucket and its ARN prefix.
 
+use std::sync::Arc;
+
 use iam::{PolicyDocument, PolicyKind};
 use serde_json::Value;
 
+use crate::config::DeployConfig;
 use crate::error::GatewayError;
 use crate::store::Deployment;
 use crate::throttle::TokenBucket;
@@ -13,6 +16,8 @@ pub struct LiveStage {
     pub deployment: Deployment,
     pub policy: PolicyDocument,
     pub bucket: TokenBucket,
+    /// `deployment.config`, shared with the handlers of every request.
+    pub config: Arc<DeployConfig>,
     /// `arn:aws:execute-api:<region>:<account>:<api-id>`
     pub api_arn: String,
 }
@@ -23,7 +28,7 @@ impl LiveStage {
         let text = expand_short_resources(&deployment.resource_policy, &api_arn)?;
         let policy = PolicyDocument::parse(&text, PolicyKind::Resource)
             .map_err(|e| GatewayError::Internal(format!("resource policy of {}/{}: {e}", deployment.service, deployment.stage)))?;
-        Ok(LiveStage { bucket: TokenBucket::new(deployment.throttle), deployment, policy, api_arn })
+        Ok(LiveStage { bucket: TokenBucket::new(deployment.throttle), config: Arc::new(deployment.config.clone()), deployment, policy, api_arn })
     }
 
     /// `arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>`

@@ -380,12 +380,27 @@ async fn every_request_leaves_one_access_log_line_without_secrets() {
 }
 
 #[tokio::test]
-async fn unknown_stages_and_routes_are_404() {
+async fn unknown_stages_are_404_and_unknown_routes_get_api_gateways_403() {
     let fx = default_fixture();
     let mut req = fx.request(Some(&fx.snowflake), "POST", "describe", b"{\"data\": []}".to_vec(), &[]);
     *req.uri_mut() = format!("/{}/prod/describe", fx.api_id).parse().unwrap();
     assert_eq!(fx.send(req).await.0, 404);
-    assert_eq!(fx.send(fx.request(Some(&fx.snowflake), "POST", "predict", b"{}".to_vec(), &[])).await.0, 404);
+    // An unknown function or method on a deployed stage, signed or not: API Gateway's 403.
+    let missing = json!({"message": "Missing Authentication Token"});
+    for req in [
+        fx.request(Some(&fx.snowflake), "POST", "predict", b"{}".to_vec(), &[]),
+        fx.request(None, "POST", "predict", b"{}".to_vec(), &[]),
+        fx.request(Some(&fx.snowflake), "PUT", "invoke", b"{}".to_vec(), &[]),
+        fx.request(None, "DELETE", "describe", Vec::new(), &[]),
+    ] {
+        let (s, v, resp) = fx.send(req).await;
+        assert_eq!((s, &v), (403, &missing));
+        assert_eq!(resp.headers()["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    }
+    let log = fx.log.lock().unwrap().clone();
+    let last: Value = serde_json::from_str(log.last().unwrap()).unwrap();
+    assert_eq!((last["status"].as_u64(), last["httpMethod"].as_str()), (Some(403), Some("DELETE")));
+    assert!(last["reason"].as_str().unwrap().contains("no route DELETE"), "{last}");
 }
 
 #[tokio::test]

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::body::to_bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Router};
+use axum::Router;
 use mlapi::{ApiError, ErrorCode, InvokeEndpointRequest};
 
 use crate::endpoints::invoke::MAX_PAYLOAD;
@@ -31,16 +31,16 @@ fn error(e: ApiError) -> Response {
     resp
 }
 
-async fn invoke(
-    State(plane): State<Arc<Mlplane>>,
-    Extension(_identity): Extension<iam::Identity>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn invoke(State(plane): State<Arc<Mlplane>>, Path(name): Path<String>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    // Mounted behind SigV4 verification, which leaves the caller here (looked at, not cloned).
+    if parts.extensions.get::<iam::Identity>().is_none() {
+        return error(ApiError::new(ErrorCode::InternalFailure, "the request reached the runtime without a verified caller"));
+    }
     let Ok(body) = to_bytes(body, MAX_PAYLOAD).await else {
         return error(ApiError::new(ErrorCode::ValidationError, format!("Request payload is larger than the limit of {MAX_PAYLOAD} bytes.")));
     };
+    let headers = &parts.headers;
     let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
     let req = InvokeEndpointRequest {
         endpoint_name: name,

@@ -36,11 +36,14 @@ pub async fn invoke(ctx: &Ctx, rows: &[Row]) -> Result<Vec<Value>, GatewayError>
             let mut end = start;
             while end < idx.len() {
                 let r = &rows[idx[end]];
-                let line = format!("{},{}\n", r.args[1].as_str(), r.args[2].as_str());
-                if !body.is_empty() && body.len() + line.len() > MAX_INVOKE_BODY {
+                let (user, item) = (r.args[1].as_str(), r.args[2].as_str());
+                if !body.is_empty() && body.len() + user.len() + item.len() + 2 > MAX_INVOKE_BODY {
                     break;
                 }
-                body.push_str(&line);
+                body.push_str(user);
+                body.push(',');
+                body.push_str(item);
+                body.push('\n');
                 end += 1;
             }
             let resp = ctx

@@ -20,7 +20,8 @@ use crate::Function;
 #[derive(Clone)]
 pub struct Ctx {
     pub sagemaker: Arc<dyn SageMaker>,
-    pub config: DeployConfig,
+    /// Shared with the live stage (a request clones the pointer, not the configuration).
+    pub config: Arc<DeployConfig>,
 }
 
 /// Runs `f` over every row of the batch; the result has one value per row, in row order.

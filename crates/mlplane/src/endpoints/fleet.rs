@@ -79,7 +79,8 @@ pub struct Instance {
     pub dir: PathBuf,
     pub addr: SocketAddr,
     pub pid: u32,
-    pub(crate) invocations: hyper::Uri,
+    /// Keep-alive connections for invocations.
+    pub(crate) conns: super::invoke::Conns,
     child: Mutex<Child>,
     pub(crate) inflight: AtomicUsize,
     /// Set before draining: a request that finds it set after counting itself in `inflight`
@@ -87,6 +88,8 @@ pub struct Instance {
     pub(crate) retired: AtomicBool,
     pub(crate) served: AtomicU64,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// The task copying stderr: awaited before a reason is read from the tail.
+    stderr_task: Mutex<Option<JoinHandle<()>>>,
     restarts: u32,
 }
 
@@ -207,18 +210,19 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
     let tail = Arc::new(Mutex::new(VecDeque::new()));
+    let stderr_task;
     {
         let tail = tail.clone();
         let prefix = label.to_string();
         let log_err = log.clone();
-        drop(process::tee(stderr, &log_err, move |line| {
+        stderr_task = process::tee(stderr, &log_err, move |line| {
             let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
             if t.len() == 20 {
                 t.pop_front();
             }
             t.push_back(line.to_string());
             let _ = &prefix;
-        }));
+        });
     }
     let mut reader = tokio::io::BufReader::new(stdout);
     let mut line = String::new();
@@ -230,7 +234,7 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
             .map_err(MlplaneError::io("reading a serving process's output"))?;
         if n == 0 {
             let status = child.wait().await.map_err(MlplaneError::io("waiting for a serving process"))?;
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), stderr_task).await;
             let why = tail.lock().unwrap_or_else(|p| p.into_inner()).iter().rev().find(|l| !l.trim().is_empty()).cloned().unwrap_or_default();
             return Err(MlplaneError::Internal(format!("the serving process exited with {} before listening: {why}", process::describe_exit(status))));
         }
@@ -239,19 +243,19 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
         }
     };
     drop(process::tee(reader, &log, |_| {}));
-    let invocations: hyper::Uri = format!("http://{addr}/invocations").parse().expect("uri");
     Ok(Instance {
         label: label.to_string(),
         variant: variant.to_string(),
         dir: dir.to_path_buf(),
         addr,
         pid,
-        invocations,
+        conns: super::invoke::Conns::new(addr),
         child: Mutex::new(child),
         inflight: AtomicUsize::new(0),
         retired: AtomicBool::new(false),
         served: AtomicU64::new(0),
         stderr_tail: tail,
+        stderr_task: Mutex::new(Some(stderr_task)),
         restarts,
     })
 }
@@ -262,7 +266,10 @@ async fn wait_healthy(plane: &Mlplane, inst: &Instance) -> std::result::Result<(
     let ping: hyper::Uri = format!("http://{}/ping", inst.addr).parse().expect("uri");
     loop {
         if let Some(status) = inst.exited() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let task = inst.stderr_task.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(task) = task {
+                let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+            }
             let why = inst.stderr_reason().unwrap_or_else(|| "no message".into());
             return Err(format!("the serving process {} exited with {}: {why}", inst.label, process::describe_exit(status)));
         }

@@ -1,14 +1,20 @@
-//! InvokeEndpoint: round-robin over an endpoint's healthy processes through one pooled
-//! keep-alive HTTP client, so the control plane adds little to a direct call.
+//! InvokeEndpoint: round-robin over an endpoint's healthy processes, each with its own pool of
+//! keep-alive HTTP/1.1 connections ([`Conns`]), so the control plane adds little to a direct call:
+//! a request takes an idle connection (no pool key, no executor task per request), sends the body
+//! it was given (no copy) and puts the connection back once the answer is read.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{ACCEPT, CONTENT_TYPE};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{ACCEPT, CONTENT_TYPE, HOST};
+use hyper::http::HeaderValue;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use mlapi::{InvokeEndpointRequest, InvokeEndpointResponse};
 
 use crate::error::{MlplaneError, Result};
@@ -19,8 +25,65 @@ pub const MAX_PAYLOAD: usize = 5_242_880;
 /// SageMaker gives a container 60 s to answer an invocation.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
+/// Idle connections kept per serving process, and how long one may sit idle.
+const MAX_IDLE: usize = 64;
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The pooled HTTP/1.1 client to serving processes.
+/// Keep-alive HTTP/1.1 connections to one serving process. Dropped with its instance, which
+/// closes them.
+pub(crate) struct Conns {
+    addr: SocketAddr,
+    host: HeaderValue,
+    idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
+}
+
+impl Conns {
+    pub(crate) fn new(addr: SocketAddr) -> Conns {
+        let host = HeaderValue::from_str(&addr.to_string()).expect("a socket address is a valid header value");
+        Conns { addr, host, idle: Mutex::new(Vec::new()) }
+    }
+
+    /// A connection ready for a request: the most recently used idle one that is still open,
+    /// else a new one.
+    async fn take(&self) -> std::result::Result<SendRequest<Full<Bytes>>, String> {
+        loop {
+            let popped = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let Some((mut sender, since)) = popped else { break };
+            if since.elapsed() > IDLE_TIMEOUT || sender.is_closed() {
+                continue;
+            }
+            if sender.ready().await.is_ok() {
+                return Ok(sender);
+            }
+        }
+        self.connect().await
+    }
+
+    async fn connect(&self) -> std::result::Result<SendRequest<Full<Bytes>>, String> {
+        let stream = tokio::net::TcpStream::connect(self.addr).await.map_err(|e| format!("connecting to {}: {e}", self.addr))?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("{}: {e}", self.addr))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        sender.ready().await.map_err(|e| format!("{}: {e}", self.addr))?;
+        Ok(sender)
+    }
+
+    /// Returns a connection whose answer has been read in full.
+    fn put(&self, sender: SendRequest<Full<Bytes>>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push((sender, Instant::now()));
+        }
+    }
+}
+
+/// The pooled HTTP/1.1 client for health checks of serving processes (invocations use each
+/// instance's [`Conns`]).
 pub struct Client {
     http: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
 }
@@ -95,12 +158,19 @@ impl Mlplane {
     }
 
     async fn attempt(&self, inst: &super::fleet::Instance, req: &InvokeEndpointRequest) -> Attempt {
-        let mut builder = hyper::Request::post(inst.invocations.clone()).header(CONTENT_TYPE, req.content_type.as_str());
+        let mut sender = match inst.conns.take().await {
+            Ok(s) => s,
+            Err(why) => return Attempt::Unreachable(format!("{}: {why}", inst.label)),
+        };
+        let mut builder = hyper::Request::post(hyper::Uri::from_static("/invocations")).header(HOST, inst.conns.host.clone()).header(CONTENT_TYPE, req.content_type.as_str());
         if let Some(a) = &req.accept {
             builder = builder.header(ACCEPT, a.as_str());
         }
-        let request = builder.body(Full::new(req.body.clone())).expect("request");
-        let resp = match tokio::time::timeout(INVOKE_TIMEOUT, self.client.http.request(request)).await {
+        let request = match builder.body(Full::new(req.body.clone())) {
+            Ok(r) => r,
+            Err(e) => return Attempt::Done(Err(MlplaneError::InvokeValidation(format!("the request cannot be forwarded: {e}")))),
+        };
+        let resp = match tokio::time::timeout(INVOKE_TIMEOUT, sender.send_request(request)).await {
             Err(_) => {
                 return Attempt::Done(Err(MlplaneError::Model(format!(
                     "Received server error (0) from primary with message \"the model did not answer within {} seconds\".",
@@ -116,6 +186,7 @@ impl Mlplane {
             Ok(b) => b.to_bytes(),
             Err(e) => return Attempt::Unreachable(format!("{}: {e}", inst.label)),
         };
+        inst.conns.put(sender);
         inst.served.fetch_add(1, Ordering::Relaxed);
         if status.is_success() {
             return Attempt::Done(Ok(InvokeEndpointResponse { content_type: ctype, invoked_production_variant: inst.variant.clone(), body }));
