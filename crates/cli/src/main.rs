@@ -16,6 +16,10 @@ mod stage_cmd;
 mod up;
 mod xml;
 mod s3;
+mod quickstart;
+mod sql;
+mod sql_client;
+mod sql_login;
 
 use clap::{Parser, Subcommand};
 
@@ -71,6 +75,16 @@ enum Command {
     /// Objects in the data directory's buckets: ls, cp, rm.
     #[command(subcommand)]
     S3(s3::S3Command),
+    /// The whole story in one command: server, roles, gateway, data, SQL from integration to
+    /// real-time predictions, and a summary.
+    Quickstart(quickstart::QuickstartArgs),
+    /// SQL against the warehouse (SnowSQL-like): interactive, -f FILE or -q "SQL".
+    Sql(sql::SqlArgs),
+    /// Log in to the warehouse's SQL API; the token is saved for `recpipe sql`.
+    Login(sql_login::LoginArgs),
+    /// Load data sets into the warehouse.
+    #[command(subcommand)]
+    Load(sql_login::LoadCommand),
 }
 
 #[derive(Subcommand)]
@@ -98,6 +112,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Datagen(args) => datagen::run(args),
+        Command::Quickstart(args) => quickstart::run(args),
+        Command::Sql(args) => sql::run(args),
+        Command::Login(args) => sql_login::run_login(args),
+        Command::Load(cmd) => sql_login::run_load(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Up(args) => up::run(args),
         Command::Init(args) => stage_cmd::run_init(args),

@@ -34,11 +34,18 @@ pub struct Server {
     pub sagemaker_runtime: Router,
     /// The control plane (jobs, endpoints, objects); stop it with `shutdown` before exiting.
     pub mlplane: Arc<mlplane::Mlplane>,
+    /// The warehouse (DuckDB files under `<data_dir>/warehouse/`) and its SQL API.
+    pub warehouse: warehouse::Warehouse,
 }
 
 /// Opens `<data_dir>` (creating it), `state.db`, IAM (creating the admin user and writing
 /// `<data_dir>/credentials` at first start) and the gateway, whose summaries name `base_url`.
 pub async fn open(data_dir: &Path, base_url: &str) -> anyhow::Result<Server> {
+    open_with(data_dir, base_url, AccessLog::stderr()).await
+}
+
+/// [`open`] with the gateway's access log going to `access_log`.
+pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -> anyhow::Result<Server> {
     std::fs::create_dir_all(data_dir.join("buckets")).with_context(|| format!("creating {}", data_dir.display()))?;
     let db = data_dir.join("state.db");
     let iam = Arc::new(Iam::open(&db).with_context(|| format!("opening {}", db.display()))?);
@@ -50,13 +57,28 @@ pub async fn open(data_dir: &Path, base_url: &str) -> anyhow::Result<Server> {
     }
     // The control plane: jobs and endpoints run as `container train|serve` of this binary.
     let binary = std::env::current_exe().context("locating the recpipe binary")?;
-    let plane = mlplane::Mlplane::open(data_dir, iam.clone(), binary, mlplane::MlplaneConfig::default()).await?;
+    let opened = warehouse::Warehouse::open(data_dir, iam.clone())?;
+    if let Some(password) = &opened.admin_password {
+        println!("warehouse user ADMIN created; its password (shown once, stored only hashed): {password}");
+    }
+    // Resumed tasks run on their schedules from now on (missed runs are not replayed).
+    drop(opened.warehouse.start_scheduler());
+    // Jobs that name tables read and write them through the SQL API with a token of their own.
+    let access: mlplane::WarehouseAccess = {
+        let (wh, url) = (opened.warehouse.clone(), base_url.trim_end_matches('/').to_string());
+        Arc::new(move |_job: &str, ttl_secs: u64| {
+            let t = wh.job_token(ttl_secs.min(i64::MAX as u64) as i64).map_err(|e| e.to_string())?;
+            Ok(vec![(container::tables::URL_ENV.to_string(), url.clone()), (container::tables::TOKEN_ENV.to_string(), t.token)])
+        })
+    };
+    let config = mlplane::MlplaneConfig { warehouse_access: Some(access), ..mlplane::MlplaneConfig::default() };
+    let plane = mlplane::Mlplane::open(data_dir, iam.clone(), binary, config).await?;
     let sagemaker: Arc<dyn SageMaker> = plane.clone();
     let settings = Settings { base_url: base_url.to_string(), buckets_dir: Some(data_dir.join("buckets")), ..Settings::default() };
-    let gateway = Gateway::new(iam.clone(), Store::open(&db)?, sagemaker, settings, AccessLog::stderr())?;
+    let gateway = Gateway::new(iam.clone(), Store::open(&db)?, sagemaker, settings, access_log)?;
     let sagemaker_api = mlplane::api::api_router(plane.clone());
     let sagemaker_runtime = mlplane::runtime::runtime_router(plane.clone());
-    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane })
+    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse })
 }
 
 /// `routes` behind SigV4 verification for `service`.
@@ -71,6 +93,7 @@ pub fn router(s: &Server) -> Router {
         .merge(s.gateway.router())
         .merge(gateway::admin::router(s.gateway.clone()))
         .merge(signed(&s.iam, "sagemaker", s.sagemaker_runtime.clone()))
+        .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), Default::default())))
         .route("/", post(dispatch_root).with_state(dispatch))
 }
 

@@ -68,9 +68,19 @@ pub fn run_init(a: InitArgs) -> anyhow::Result<()> {
         bail!("{} exists; pass --force to overwrite it", a.config.display());
     }
     let id = a.unique_id.clone().unwrap_or_else(random_id);
-    let rt = runtime()?;
-    let config = rt.block_on(async {
-        let client = Client::new(&a.server)?;
+    let config = runtime()?.block_on(make_roles(&a.server, &id, &a.training_image))?;
+    std::fs::write(&a.config, config.render()).with_context(|| format!("writing {}", a.config.display()))?;
+    println!("sagemaker_role_arn: {}", config.sagemaker_role_arn);
+    println!("snf_ef_role_arn: {}", config.snf_ef_role_arn);
+    println!("wrote {}", a.config.display());
+    println!("next: recpipe deploy --config {}; then put the API integration's API_AWS_IAM_USER_ARN and API_AWS_EXTERNAL_ID into the trust policy of {} (recpipe iam update-assume-role-policy)", a.config.display(), config.snf_ef_role_arn);
+    Ok(())
+}
+
+/// The lab's two roles (created, or found when they exist) and the deploy configuration naming them.
+pub(crate) async fn make_roles(server: &ServerArgs, id: &str, training_image: &str) -> anyhow::Result<DeployConfig> {
+    {
+        let client = Client::new(server)?;
         let sm_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}).to_string();
         let sm_name = format!("recpipe-sagemaker-{id}");
         let sm_arn = ensure_role(&client, &sm_name, &sm_trust).await?;
@@ -82,27 +92,26 @@ pub fn run_init(a: InitArgs) -> anyhow::Result<()> {
         let ef_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "sts:AssumeRole"}]}).to_string();
         let ef_arn = ensure_role(&client, &ef_name, &ef_trust).await?;
         anyhow::Ok(DeployConfig {
-            unique_id: id.clone(),
-            region: a.server.region.clone(),
+            unique_id: id.to_string(),
+            region: server.region.clone(),
             sagemaker_role_arn: sm_arn,
-            training_image_ecr_path: a.training_image.clone(),
+            training_image_ecr_path: training_image.to_string(),
             snf_ef_role_arn: ef_arn,
             snf_ef_role_principal: format!("arn:aws:sts::{account}:assumed-role/{ef_name}/snowflake"),
         })
-    })?;
-    std::fs::write(&a.config, config.render()).with_context(|| format!("writing {}", a.config.display()))?;
-    println!("sagemaker_role_arn: {}", config.sagemaker_role_arn);
-    println!("snf_ef_role_arn: {}", config.snf_ef_role_arn);
-    println!("wrote {}", a.config.display());
-    println!("next: recpipe deploy --config {}; then put the API integration's API_AWS_IAM_USER_ARN and API_AWS_EXTERNAL_ID into the trust policy of {} (recpipe iam update-assume-role-policy)", a.config.display(), config.snf_ef_role_arn);
-    Ok(())
+    }
 }
 
 async fn admin(a: &StageArgs, op: &str) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(&a.config).with_context(|| format!("reading {} (run recpipe init to make one)", a.config.display()))?;
     DeployConfig::parse(&text).with_context(|| a.config.display().to_string())?;
-    let client = Client::new(&a.server)?;
-    let body = json!({"config_yaml": text, "stage": a.stage}).to_string();
+    admin_call(&a.server, &text, &a.stage, op).await
+}
+
+/// One call of the gateway's admin API (`deploy`, `info`, `remove`) with a configuration's text.
+pub(crate) async fn admin_call(server: &ServerArgs, config_yaml: &str, stage: &str, op: &str) -> anyhow::Result<Value> {
+    let client = Client::new(server)?;
+    let body = json!({"config_yaml": config_yaml, "stage": stage}).to_string();
     let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
     let (status, _, _, resp) = client.send_signed("apigateway", &format!("/_recpipe/{op}"), headers, Bytes::from(body)).await?;
     let v: Value = serde_json::from_slice(&resp).unwrap_or_else(|_| json!({"message": String::from_utf8_lossy(&resp)}));

@@ -36,7 +36,7 @@ pub fn run(a: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Resolves at SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

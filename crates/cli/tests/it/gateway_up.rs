@@ -8,55 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{http, recpipe};
-
-/// A `recpipe up --port 0` process, stopped (SIGKILL) on drop.
-struct Up {
-    child: Child,
-    url: String,
-}
-
-impl Up {
-    fn start(data_dir: &Path) -> Up {
-        let mut child = recpipe().args(["up", "--port", "0", "--data-dir"]).arg(data_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
-            let line = lines.next().expect("recpipe up printed its address").unwrap();
-            if let Some(u) = line.strip_prefix("recpipe listening on ") {
-                break u.trim().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Up { child, url }
-    }
-
-    fn addr(&self) -> &str {
-        self.url.strip_prefix("http://").unwrap()
-    }
-
-    /// Runs a client subcommand against this server; returns (success, stdout, stderr).
-    fn cli(&self, data_dir: &Path, args: &[&str]) -> (bool, String, String) {
-        let out = recpipe()
-            .args(args)
-            .arg("--endpoint-url")
-            .arg(&self.url)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .output()
-            .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::{http, recpipe, Up};
 
 fn profile(data_dir: &Path) -> (String, String) {
     let text = std::fs::read_to_string(data_dir.join("credentials")).unwrap();

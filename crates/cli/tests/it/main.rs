@@ -3,6 +3,7 @@
 mod container_serve;
 mod container_train;
 mod gateway_up;
+mod lab_flow;
 mod mlplane_bench;
 mod mlplane_boto3;
 mod mlplane_endpoints;
@@ -10,3 +11,4 @@ mod mlplane_jobs;
 mod mlplane_recovery;
 mod plane;
 mod support;
+mod warehouse_sql;

@@ -127,3 +127,64 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A `recpipe up --port 0` process, stopped (SIGKILL) on drop.
+pub struct Up {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Up {
+    pub fn start(data_dir: &Path) -> Up {
+        Up::start_with(data_dir, &[])
+    }
+
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Up {
+        let mut child = recpipe()
+            .args(["up", "--port", "0", "--data-dir"])
+            .arg(data_dir)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("recpipe up printed its address").unwrap();
+            if let Some(u) = line.strip_prefix("recpipe listening on ") {
+                break u.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Up { child, url }
+    }
+
+    pub fn addr(&self) -> &str {
+        self.url.strip_prefix("http://").unwrap()
+    }
+
+    /// Runs a client subcommand against this server; returns (success, stdout, stderr).
+    pub fn cli(&self, data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+        let out = recpipe()
+            .args(args)
+            .arg("--endpoint-url")
+            .arg(&self.url)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("RECPIPE_TOKEN")
+            .env_remove("RECPIPE_PASSWORD")
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
