@@ -1,14 +1,14 @@
 //! `recpipe up`, `init`, `deploy`, the IAM/STS commands and the gateway with the real binary on a
 //! loopback port; botocore and boto3 as the clients where they are installed.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{http, recpipe, Up};
+use crate::support::{http, Up};
 
 fn profile(data_dir: &Path) -> (String, String) {
     let text = std::fs::read_to_string(data_dir.join("credentials")).unwrap();
