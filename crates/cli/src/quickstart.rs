@@ -156,8 +156,12 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<()> {
         Ok(summary) => {
             print_summary(&story, summary, &base_url, &data_dir, started.elapsed());
             if a.keep_running {
+                let stop = {
+                    let _in_runtime = rt.enter();
+                    crate::up::shutdown_signal()
+                };
                 println!("\nthe server keeps running on {base_url}; Ctrl-C stops it");
-                rt.block_on(crate::up::shutdown_signal());
+                rt.block_on(stop);
             }
         }
         Err(f) => {

@@ -23,33 +23,42 @@ pub fn run(a: UpArgs) -> anyhow::Result<()> {
         let base_url = format!("http://127.0.0.1:{port}");
         let server = crate::server::open(&a.data_dir, &base_url).await?;
         let app = crate::server::router(&server);
+        let stop = shutdown_signal();
         println!("recpipe listening on {base_url}");
         println!("data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
         println!("admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
         use std::io::Write;
         std::io::stdout().flush()?;
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(listener, app).with_graceful_shutdown(stop).await?;
         server.mlplane.shutdown().await;
         eprintln!("recpipe stopped");
         anyhow::Ok(())
     })
 }
 
-/// Resolves at SIGTERM or Ctrl-C.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves at SIGTERM or Ctrl-C. The handlers are installed when this is called (inside the
+/// runtime), not when the future is first polled, so a signal sent as soon as the server has
+/// said it listens already stops it gracefully.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let int = async {
+            match interrupt.as_mut() {
+                Some(s) => drop(s.recv().await),
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        let term = async {
+            match terminate.as_mut() {
+                Some(s) => drop(s.recv().await),
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = int => {},
+            _ = term => {},
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }
