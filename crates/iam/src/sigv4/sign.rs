@@ -30,10 +30,15 @@ pub fn signing_key(secret: &SecretKey, date: &str, region: &str, service: &str) 
 
 /// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex sha256 of canonical request>`.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    )
+    let mut out = String::with_capacity(ALGORITHM.len() + amz_date.len() + scope.len() + 67);
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    out.push_str(amz_date);
+    out.push('\n');
+    out.push_str(scope);
+    out.push('\n');
+    out.push_str(&sha256_hex(canonical_request.as_bytes()));
+    out
 }
 
 /// Everything signing produced, each step kept so tests can compare it with AWS's vectors.

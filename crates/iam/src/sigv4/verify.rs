@@ -76,7 +76,7 @@ pub fn parse_authorization(value: &str) -> Result<ParsedAuthorization, AuthError
     })?;
     let signature = signature.ok_or(AuthError::MissingAuthParam { param: "Signature" })?;
 
-    let parts: Vec<&str> = credential.split('/').collect();
+    let parts: Vec<&str> = credential.splitn(6, '/').collect();
     if parts.len() != 5 || parts.iter().any(|p| p.is_empty()) {
         return Err(AuthError::CredentialParts {
             credential: credential.to_string(),
@@ -90,7 +90,7 @@ pub fn parse_authorization(value: &str) -> Result<ParsedAuthorization, AuthError
     let signed_headers: Vec<String> = signed.split(';').map(str::to_string).collect();
     if let Some(bad) = signed_headers
         .iter()
-        .find(|h| h.is_empty() || **h != h.to_ascii_lowercase())
+        .find(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
     {
         return Err(AuthError::MalformedAuthorization {
             what: format!("SignedHeaders entry '{bad}' must be a non-empty lowercase header name"),
@@ -277,10 +277,18 @@ pub fn verify_request_with<T, K: SigningSecret>(
 
     let creq = canonical_request(req, &auth.signed_headers, &payload_hash)?;
     let amz_date = req.header("x-amz-date").unwrap_or_default().trim();
-    let scope = format!(
-        "{}/{}/{}/{}",
-        auth.scope_date, auth.region, auth.service, auth.terminator
+    let mut scope = String::with_capacity(
+        auth.scope_date.len() + auth.region.len() + auth.service.len() + auth.terminator.len() + 3,
     );
+    for (i, part) in [&auth.scope_date, &auth.region, &auth.service, &auth.terminator]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            scope.push('/');
+        }
+        scope.push_str(part);
+    }
     let sts = string_to_sign(amz_date, &scope, &creq);
     let key_bytes = key.signing_key(&auth.scope_date, &auth.region, &auth.service);
     let mut expected = [0u8; 64];
