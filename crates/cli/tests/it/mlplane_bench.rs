@@ -45,14 +45,22 @@ async fn measure_control_plane_latencies_and_invocation_overhead() {
     let addr = p.serve().await;
     let inst = p.plane.endpoint_instances("bench-ep")[0].clone();
     let ml_root = p.path().join("endpoints/bench-ep").join(&inst.label);
-    for rows in [1usize, 100, 1000] {
-        let (direct, plane) = tokio::task::spawn_blocking({
-            let ml_root = ml_root.clone();
-            move || (bench(&ml_root, &format!("http://{}", inst.addr), "", rows), bench(&ml_root, &format!("http://{addr}"), "/endpoints/bench-ep", rows))
-        })
-        .await
-        .unwrap();
-        let (d, c) = (direct["requests_per_second"].as_f64().unwrap(), plane["requests_per_second"].as_f64().unwrap());
+    // 500 rows is the warehouse's default batch size. On 2 cores the three processes (load
+    // generator, control plane, serving process) share the CPU, so each figure is the better of
+    // two alternating runs.
+    for rows in [1usize, 100, 500, 1000] {
+        let mut best = [(0.0f64, serde_json::Value::Null), (0.0f64, serde_json::Value::Null)];
+        for _ in 0..2 {
+            for (i, (url, path)) in [(format!("http://{}", inst.addr), ""), (format!("http://{addr}"), "/endpoints/bench-ep")].into_iter().enumerate() {
+                let ml_root = ml_root.clone();
+                let r = tokio::task::spawn_blocking(move || bench(&ml_root, &url, path, rows)).await.unwrap();
+                let rps = r["requests_per_second"].as_f64().unwrap();
+                if rps > best[i].0 {
+                    best[i] = (rps, r);
+                }
+            }
+        }
+        let [(d, direct), (c, plane)] = best;
         println!(
             "rows/request {rows}: direct {d:.0} req/s (p50 {} µs), through the control plane {c:.0} req/s (p50 {} µs): overhead {:.2}x",
             direct["latency_us"]["p50"], plane["latency_us"]["p50"], d / c
