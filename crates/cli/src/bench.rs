@@ -17,6 +17,9 @@ pub enum BenchCommand {
     Serve(crate::bench_serve::ServeArgs),
     /// Signed external-function batches per second through the gateway, and auth latency.
     Gateway(crate::bench_gateway::GatewayArgs),
+    /// Rows per second through a trivial external function, and reading a ratings table
+    /// through the SQL API (Arrow partitions against the JSON form).
+    Warehouse(crate::bench_warehouse::WarehouseArgs),
 }
 
 #[derive(Args)]
@@ -52,6 +55,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Train(a) => bench_train(a),
         BenchCommand::Serve(a) => crate::bench_serve::run(a),
         BenchCommand::Gateway(a) => crate::bench_gateway::run(a),
+        BenchCommand::Warehouse(a) => crate::bench_warehouse::run(a),
     }
 }
 

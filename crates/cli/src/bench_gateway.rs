@@ -62,6 +62,41 @@ fn pct(sorted: &[u32], p: f64) -> u32 {
     sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or(0)
 }
 
+/// The lab's two roles, `sm` (SageMaker) and `ef` (external functions, trusting the account).
+pub(crate) fn bench_roles(iam: &Iam) -> anyhow::Result<()> {
+    let account = iam.account_id();
+    iam.create_role("sm", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#, None)?;
+    iam.create_role("ef", &format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#), None)?;
+    Ok(())
+}
+
+/// Stage `bench` of service `recpipe-bench` served at `host`, open to the session
+/// `assumed-role/ef/snowflake`, unthrottled, in front of an in-memory control plane whose
+/// endpoint `bench` answers `invoke` at once. Returns the gateway and the `invoke` route's path.
+pub(crate) async fn bench_stage(iam: &Arc<Iam>, db: &std::path::Path, host: &str, log: AccessLog) -> anyhow::Result<(Arc<Gateway>, String)> {
+    let account = iam.account_id().to_string();
+    let mem = Arc::new(Memory::new());
+    mem.create_model(CreateModelRequest { model_name: Some("bench-1".into()), ..Default::default() }).await?;
+    mem.create_endpoint_config(CreateEndpointConfigRequest {
+        endpoint_config_name: Some("bench-1".into()),
+        production_variants: Some(vec![ProductionVariant { variant_name: "AllTraffic".into(), model_name: "bench-1".into(), initial_instance_count: Some(1), instance_type: None, initial_variant_weight: None }]),
+        tags: None,
+    })
+    .await?;
+    mem.create_endpoint(CreateEndpointRequest { endpoint_name: Some("bench".into()), endpoint_config_name: Some("bench-1".into()), tags: None }).await?;
+    let gw = Gateway::new(iam.clone(), Store::open(db)?, mem as Arc<dyn SageMaker>, Settings { base_url: format!("http://{host}"), ..Settings::default() }, log)?;
+    let config = DeployConfig {
+        unique_id: "bench".into(),
+        region: "us-east-1".into(),
+        sagemaker_role_arn: iam.role_arn("sm"),
+        training_image_ecr_path: "recpipe/recommender:latest".into(),
+        snf_ef_role_arn: iam.role_arn("ef"),
+        snf_ef_role_principal: format!("arn:aws:sts::{account}:assumed-role/ef/snowflake"),
+    };
+    let d = gw.deploy(&config, "bench", Throttle { rate_limit: 1e9, burst_limit: u32::MAX })?;
+    Ok((gw, format!("/{}/bench/invoke", d.api_id)))
+}
+
 pub fn run(a: GatewayArgs) -> anyhow::Result<()> {
     if !(0.1..=60.0).contains(&a.seconds) || a.rows == 0 || !(1..=256).contains(&a.connections) {
         bail!("--seconds must be 0.1-60, --rows at least 1, --connections 1-256");
@@ -72,8 +107,7 @@ pub fn run(a: GatewayArgs) -> anyhow::Result<()> {
     let account = iam.account_id().to_string();
     let admin = iam.ensure_admin_user()?;
     let admin_id = iam.lookup_secret(&admin.access_key_id, iam.now()).map_err(|e| anyhow::anyhow!("{e}"))?.0;
-    iam.create_role("sm", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#, None)?;
-    iam.create_role("ef", &format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#), None)?;
+    bench_roles(&iam)?;
     let session = iam.assume_role(&admin_id, &iam.role_arn("ef"), "snowflake", None, None)?;
     let creds = Arc::new(Creds { akid: session.credentials.access_key_id, secret: session.credentials.secret_access_key, token: session.credentials.session_token });
 
@@ -84,28 +118,9 @@ pub fn run(a: GatewayArgs) -> anyhow::Result<()> {
     });
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (rps, requests, errors, elapsed, lat) = rt.block_on(async {
-        let mem = Arc::new(Memory::new());
-        mem.create_model(CreateModelRequest { model_name: Some("bench-1".into()), ..Default::default() }).await?;
-        mem.create_endpoint_config(CreateEndpointConfigRequest {
-            endpoint_config_name: Some("bench-1".into()),
-            production_variants: Some(vec![ProductionVariant { variant_name: "AllTraffic".into(), model_name: "bench-1".into(), initial_instance_count: Some(1), instance_type: None, initial_variant_weight: None }]),
-            tags: None,
-        })
-        .await?;
-        mem.create_endpoint(CreateEndpointRequest { endpoint_name: Some("bench".into()), endpoint_config_name: Some("bench-1".into()), tags: None }).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let host = listener.local_addr()?.to_string();
-        let gw = Gateway::new(iam.clone(), Store::open(&db)?, mem as Arc<dyn SageMaker>, Settings { base_url: format!("http://{host}"), ..Settings::default() }, log)?;
-        let config = DeployConfig {
-            unique_id: "bench".into(),
-            region: "us-east-1".into(),
-            sagemaker_role_arn: iam.role_arn("sm"),
-            training_image_ecr_path: "recpipe/recommender:latest".into(),
-            snf_ef_role_arn: iam.role_arn("ef"),
-            snf_ef_role_principal: format!("arn:aws:sts::{account}:assumed-role/ef/snowflake"),
-        };
-        let d = gw.deploy(&config, "bench", Throttle { rate_limit: 1e9, burst_limit: u32::MAX })?;
-        let path = format!("/{}/bench/invoke", d.api_id);
+        let (gw, path) = bench_stage(&iam, &db, &host, log).await?;
         let server = tokio::spawn(async move { axum::serve(listener, gw.router()).await });
         let rows: Vec<serde_json::Value> = (0..a.rows).map(|i| serde_json::json!([i, "bench", i + 1, i * 3 + 1])).collect();
         let body = Bytes::from(serde_json::json!({ "data": rows }).to_string());

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_gateway;
+mod bench_warehouse;
 mod bench_serve;
 mod client;
 mod datagen;

@@ -22,6 +22,13 @@ pub enum SqlApiError {
     Protocol(String),
 }
 
+/// A query's columns (name, Snowflake type) and its rows as Arrow batches (the bulk form).
+#[derive(Debug, Default)]
+pub struct ArrowOutcome {
+    pub columns: Vec<(String, String)>,
+    pub batches: Vec<arrow_array::RecordBatch>,
+}
+
 /// Columns (name, Snowflake type) and rows of strings, as the API sent them.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -50,12 +57,11 @@ fn http() -> Http {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
 }
 
-async fn send(http: &Http, method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> Result<(u16, Value), SqlApiError> {
-    let mut b = hyper::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json");
+/// The media type of the SQL API's Arrow result partitions (Arrow's IPC streaming format).
+pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+async fn send_raw(http: &Http, method: &str, url: &str, token: Option<&str>, body: Option<&Value>, accept: &str) -> Result<(u16, Bytes), SqlApiError> {
+    let mut b = hyper::Request::builder().method(method).uri(url).header("content-type", "application/json").header("accept", accept);
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));
     }
@@ -65,6 +71,11 @@ async fn send(http: &Http, method: &str, url: &str, token: Option<&str>, body: O
     let resp = http.request(req).await.map_err(|e| unreachable(&e))?;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.map_err(|e| unreachable(&e))?.to_bytes();
+    Ok((status, bytes))
+}
+
+async fn send(http: &Http, method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> Result<(u16, Value), SqlApiError> {
+    let (status, bytes) = send_raw(http, method, url, token, body, "application/json").await?;
     Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
 }
 
@@ -105,10 +116,64 @@ impl SqlClient {
         self.submit(statements, count).map(|_| ())
     }
 
+    /// Runs one query and fetches its rows as Arrow batches (`QUERY_RESULT_FORMAT = ARROW`):
+    /// no value is rendered as text on either side, which is what makes reading millions of
+    /// rows cheap. Statements that are not queries (or that recpipe answers itself, such as
+    /// `show`) come back as JSON; asking for Arrow then is an error.
+    pub fn query_arrow(&mut self, statement: &str) -> Result<ArrowOutcome, SqlApiError> {
+        let v = self.submit_and_wait(statement, 1, true)?;
+        if v["resultSetMetaData"]["format"] != "arrow" {
+            return Err(SqlApiError::Protocol(format!(
+                "the statement's result came back as {} instead of Arrow (only queries have an Arrow form)",
+                v["resultSetMetaData"]["format"]
+            )));
+        }
+        let parts = v["resultSetMetaData"]["partitionInfo"].as_array().map(|a| a.len()).unwrap_or(0);
+        let handle = v["statementHandle"].as_str().unwrap_or_default().to_string();
+        let mut batches = Vec::new();
+        for p in 0..parts {
+            let u = format!("{}/api/v2/statements/{handle}?partition={p}", self.base);
+            let (st, bytes) = self.rt.block_on(send_raw(&self.http, "GET", &u, Some(&self.token), None, ARROW_STREAM))?;
+            if st != 200 {
+                let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                return Err(SqlApiError::Protocol(format!("fetching result partition {p}: HTTP {st} {}", v["message"].as_str().unwrap_or(""))));
+            }
+            let bad = |e: &dyn std::fmt::Display| SqlApiError::Protocol(format!("result partition {p} is not a valid Arrow stream: {e}"));
+            let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(|e| bad(&e))?;
+            for b in reader {
+                batches.push(b.map_err(|e| bad(&e))?);
+            }
+        }
+        Ok(ArrowOutcome { columns: columns_of(&v), batches })
+    }
+
     fn submit(&mut self, statement: &str, count: usize) -> Result<Outcome, SqlApiError> {
+        let v = self.submit_and_wait(statement, count, false)?;
+        let columns = columns_of(&v);
+        let mut rows = rows_of(&v["data"]);
+        let parts = v["resultSetMetaData"]["partitionInfo"].as_array().map(|a| a.len()).unwrap_or(1);
+        let handle = v["statementHandle"].as_str().unwrap_or_default().to_string();
+        let (http, token) = (&self.http, self.token.as_str());
+        for p in 1..parts {
+            let u = format!("{}/api/v2/statements/{handle}?partition={p}", self.base);
+            let (st, pv) = self.rt.block_on(send(http, "GET", &u, Some(token), None))?;
+            if st != 200 {
+                return Err(SqlApiError::Protocol(format!("fetching result partition {p}: HTTP {st}")));
+            }
+            rows.extend(rows_of(&pv["data"]));
+        }
+        Ok(Outcome { columns, rows })
+    }
+
+    /// Submits with the session's context, polls while the answer is 202, keeps the context the
+    /// server returns; the final 200 answer (metadata and, for JSON, the first partition).
+    fn submit_and_wait(&mut self, statement: &str, count: usize, arrow: bool) -> Result<Value, SqlApiError> {
         let mut body = json!({ "statement": statement });
         if count != 1 {
             body["parameters"] = json!({ "MULTI_STATEMENT_COUNT": count });
+        }
+        if arrow {
+            body["parameters"] = json!({ "QUERY_RESULT_FORMAT": "ARROW" });
         }
         for k in ["database", "schema", "warehouse"] {
             if let Some(v) = self.context.get(k).and_then(|v| v.as_str()) {
@@ -135,22 +200,7 @@ impl SqlClient {
         if !v["recpipeContext"].is_null() {
             self.context = v["recpipeContext"].clone();
         }
-        let columns = v["resultSetMetaData"]["rowType"]
-            .as_array()
-            .map(|a| a.iter().map(|c| (c["name"].as_str().unwrap_or("").to_string(), c["type"].as_str().unwrap_or("text").to_string())).collect())
-            .unwrap_or_default();
-        let mut rows = rows_of(&v["data"]);
-        let parts = v["resultSetMetaData"]["partitionInfo"].as_array().map(|a| a.len()).unwrap_or(1);
-        let handle = v["statementHandle"].as_str().unwrap_or_default().to_string();
-        for p in 1..parts {
-            let u = format!("{}/api/v2/statements/{handle}?partition={p}", self.base);
-            let (st, pv) = self.rt.block_on(send(http, "GET", &u, Some(token), None))?;
-            if st != 200 {
-                return Err(SqlApiError::Protocol(format!("fetching result partition {p}: HTTP {st}")));
-            }
-            rows.extend(rows_of(&pv["data"]));
-        }
-        Ok(Outcome { columns, rows })
+        Ok(v)
     }
 
     /// POSTs a JSON body to another path of the same server with the token (recpipe's own
@@ -163,6 +213,13 @@ impl SqlClient {
         }
         Ok(v)
     }
+}
+
+fn columns_of(v: &Value) -> Vec<(String, String)> {
+    v["resultSetMetaData"]["rowType"]
+        .as_array()
+        .map(|a| a.iter().map(|c| (c["name"].as_str().unwrap_or("").to_string(), c["type"].as_str().unwrap_or("text").to_string())).collect())
+        .unwrap_or_default()
 }
 
 fn rows_of(v: &Value) -> Vec<Vec<Option<String>>> {

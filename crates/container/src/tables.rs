@@ -115,28 +115,101 @@ pub fn connect_from_env() -> Option<Result<SqlClient, SqlApiError>> {
     Some(SqlClient::new(&url, &token))
 }
 
-fn integral(s: &str) -> Option<i64> {
-    s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().filter(|v| v.fract() == 0.0 && v.abs() < 9.0e15).map(|v| v as i64))
+fn integral_f64(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
 }
 
-/// `select userid, movieid, rating from <table>` into ratings.
+/// One numeric cell of an Arrow column, as an integer or a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+/// Reads numeric cells of one Arrow column; any other column type is refused up front.
+struct NumColumn<'a> {
+    array: &'a dyn arrow_array::Array,
+    read: fn(&dyn arrow_array::Array, usize) -> Num,
+}
+
+impl<'a> NumColumn<'a> {
+    fn new(array: &'a dyn arrow_array::Array) -> Option<NumColumn<'a>> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::*;
+        use arrow_schema::DataType as T;
+        let read: fn(&dyn arrow_array::Array, usize) -> Num = match array.data_type() {
+            T::Int8 => |a, i| Num::Int(a.as_primitive::<Int8Type>().value(i).into()),
+            T::Int16 => |a, i| Num::Int(a.as_primitive::<Int16Type>().value(i).into()),
+            T::Int32 => |a, i| Num::Int(a.as_primitive::<Int32Type>().value(i).into()),
+            T::Int64 => |a, i| Num::Int(a.as_primitive::<Int64Type>().value(i)),
+            T::UInt8 => |a, i| Num::Int(a.as_primitive::<UInt8Type>().value(i).into()),
+            T::UInt16 => |a, i| Num::Int(a.as_primitive::<UInt16Type>().value(i).into()),
+            T::UInt32 => |a, i| Num::Int(a.as_primitive::<UInt32Type>().value(i).into()),
+            T::UInt64 => |a, i| i64::try_from(a.as_primitive::<UInt64Type>().value(i)).map_or(Num::Float(f64::NAN), Num::Int),
+            T::Float32 => |a, i| Num::Float(a.as_primitive::<Float32Type>().value(i).into()),
+            T::Float64 => |a, i| Num::Float(a.as_primitive::<Float64Type>().value(i)),
+            T::Decimal128(_, scale) if *scale == 0 => |a, i| {
+                i64::try_from(a.as_primitive::<Decimal128Type>().value(i)).map_or(Num::Float(f64::NAN), Num::Int)
+            },
+            T::Decimal128(_, _) => |a, i| {
+                let T::Decimal128(_, scale) = a.data_type() else { unreachable!("checked above") };
+                Num::Float(a.as_primitive::<Decimal128Type>().value(i) as f64 / 10f64.powi(i32::from(*scale)))
+            },
+            _ => return None,
+        };
+        Some(NumColumn { array, read })
+    }
+
+    fn get(&self, i: usize) -> Option<Num> {
+        (!self.array.is_null(i)).then(|| (self.read)(self.array, i))
+    }
+}
+
+/// `select userid, movieid, rating from <table>` into ratings, fetched in the SQL API's Arrow
+/// form (no value is rendered as text on the way).
 pub fn read_ratings(client: &mut SqlClient, table: &TableName) -> Result<Ratings, TableError> {
     let sql = format!("select userid, movieid, rating from {}", table.sql());
-    let out = client.execute(&sql).map_err(|source| TableError::Read { table: table.to_string(), source })?;
-    let mut ratings = Ratings::with_capacity(out.rows.len());
-    for (i, row) in out.rows.iter().enumerate() {
-        let bad = |why: String| TableError::BadRow { table: table.to_string(), row: i + 1, why };
-        let cell = |c: usize, name: &str| row.get(c).and_then(|v| v.as_deref()).ok_or_else(|| bad(format!("{name} is null")));
-        let (u, m, r) = (cell(0, "USERID")?, cell(1, "MOVIEID")?, cell(2, "RATING")?);
-        let user = integral(u).ok_or_else(|| bad(format!("USERID {u:?} is not an integer")))?;
-        let item = integral(m).ok_or_else(|| bad(format!("MOVIEID {m:?} is not an integer")))?;
-        let rating = r.parse::<f32>().ok().filter(|v| v.is_finite()).ok_or_else(|| bad(format!("RATING {r:?} is not a number")))?;
-        ratings.push(user, item, rating);
+    let out = client.query_arrow(&sql).map_err(|source| TableError::Read { table: table.to_string(), source })?;
+    let total = out.batches.iter().map(|b| b.num_rows()).sum();
+    let mut ratings = recommender::load::RatingsBuilder::with_capacity(total);
+    let mut row = 0usize;
+    for batch in &out.batches {
+        if batch.num_columns() != 3 {
+            return Err(TableError::BadRow { table: table.to_string(), row: row + 1, why: format!("expected 3 columns, got {}", batch.num_columns()) });
+        }
+        let mut cols = Vec::with_capacity(3);
+        for (c, name) in ["USERID", "MOVIEID", "RATING"].into_iter().enumerate() {
+            let array = batch.column(c).as_ref();
+            let col = NumColumn::new(array).ok_or_else(|| TableError::BadRow {
+                table: table.to_string(),
+                row: row + 1,
+                why: format!("{name} has type {}, not a number", array.data_type()),
+            })?;
+            cols.push(col);
+        }
+        for i in 0..batch.num_rows() {
+            row += 1;
+            let bad = |why: String| TableError::BadRow { table: table.to_string(), row, why };
+            let cell = |c: usize, name: &str| cols[c].get(i).ok_or_else(|| bad(format!("{name} is null")));
+            let id = |c: usize, name: &str| match cell(c, name)? {
+                Num::Int(v) => Ok(v),
+                Num::Float(v) => integral_f64(v).ok_or_else(|| bad(format!("{name} {v} is not an integer"))),
+            };
+            let (user, item) = (id(0, "USERID")?, id(1, "MOVIEID")?);
+            let rating = match cell(2, "RATING")? {
+                Num::Int(v) => v as f32,
+                Num::Float(v) => v as f32,
+            };
+            if !rating.is_finite() {
+                return Err(bad(format!("RATING {rating} is not a number")));
+            }
+            ratings.push(user, item, rating);
+        }
     }
     if ratings.is_empty() {
         return Err(TableError::Empty { table: table.to_string() });
     }
-    Ok(ratings)
+    Ok(ratings.finish())
 }
 
 /// Replaces the rows of `table` (`USERID int, TOP_10_RECOMMENDATIONS variant`, created if
@@ -210,10 +283,25 @@ mod tests {
     }
 
     #[test]
-    fn integral_accepts_float_renderings_of_integers_only() {
-        assert_eq!(integral("42"), Some(42));
-        assert_eq!(integral("42.0"), Some(42));
-        assert_eq!(integral("42.5"), None);
-        assert_eq!(integral("x"), None);
+    fn integral_accepts_whole_floats_only() {
+        assert_eq!(integral_f64(42.0), Some(42));
+        assert_eq!(integral_f64(42.5), None);
+        assert_eq!(integral_f64(f64::NAN), None);
+        assert_eq!(integral_f64(1e300), None);
+    }
+
+    #[test]
+    fn numeric_arrow_columns_are_read_and_others_refused() {
+        use arrow_array::{Decimal128Array, Float32Array, Int32Array, StringArray};
+        let ints = Int32Array::from(vec![Some(7), None]);
+        let c = NumColumn::new(&ints).unwrap();
+        assert_eq!((c.get(0), c.get(1)), (Some(Num::Int(7)), None));
+        let dec = Decimal128Array::from(vec![1234]).with_precision_and_scale(38, 0).unwrap();
+        assert_eq!(NumColumn::new(&dec).unwrap().get(0), Some(Num::Int(1234)));
+        let scaled = Decimal128Array::from(vec![45]).with_precision_and_scale(38, 1).unwrap();
+        assert_eq!(NumColumn::new(&scaled).unwrap().get(0), Some(Num::Float(4.5)));
+        let floats = Float32Array::from(vec![3.5]);
+        assert_eq!(NumColumn::new(&floats).unwrap().get(0), Some(Num::Float(3.5)));
+        assert!(NumColumn::new(&StringArray::from(vec!["1"])).is_none());
     }
 }

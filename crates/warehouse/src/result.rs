@@ -38,6 +38,11 @@ pub struct QueryResult {
     pub query_id: String,
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Option<String>>>,
+    /// A query's rows as DuckDB produced them (Arrow), when the session asked for Arrow results
+    /// ([`crate::Session::set_arrow_results`]); `rows` is then empty. The SQL API sends them as
+    /// Arrow IPC partitions instead of JSON strings.
+    #[serde(skip)]
+    pub arrow: Option<Vec<RecordBatch>>,
 }
 
 impl QueryResult {
@@ -47,6 +52,7 @@ impl QueryResult {
             query_id: String::new(),
             columns: vec![Column::text("status")],
             rows: vec![vec![Some(msg.into())]],
+            arrow: None,
         }
     }
 
@@ -55,6 +61,15 @@ impl QueryResult {
             query_id: String::new(),
             columns: columns.iter().map(|c| Column::text(c)).collect(),
             rows,
+            arrow: None,
+        }
+    }
+
+    /// Rows in the result, in whichever form it holds them.
+    pub fn num_rows(&self) -> usize {
+        match &self.arrow {
+            Some(batches) => batches.iter().map(RecordBatch::num_rows).sum(),
+            None => self.rows.len(),
         }
     }
 

@@ -21,6 +21,8 @@ pub struct Session {
     pub(crate) applied: Option<(Ident, Ident)>,
     /// Text of the statement being executed (CURRENT_STATEMENT).
     pub(crate) current_statement: String,
+    /// Queries keep their rows as Arrow batches instead of rendering them as strings.
+    pub(crate) arrow_results: bool,
 }
 
 impl Warehouse {
@@ -41,6 +43,7 @@ impl Warehouse {
             conn: self.new_connection()?,
             applied: None,
             current_statement: String::new(),
+            arrow_results: false,
         };
         let role = role.map(str::to_uppercase).or(default_role).unwrap_or_else(|| PUBLIC.into());
         s.set_role(&role)?;
@@ -60,6 +63,7 @@ impl Warehouse {
             conn: self.new_connection()?,
             applied: None,
             current_statement: String::new(),
+            arrow_results: false,
         })
     }
 
@@ -70,6 +74,12 @@ impl Warehouse {
 }
 
 impl Session {
+    /// Whether queries (statements DuckDB answers with rows) keep their results as Arrow
+    /// batches ([`crate::QueryResult::arrow`]) rather than strings: the SQL API's bulk form.
+    pub fn set_arrow_results(&mut self, on: bool) {
+        self.arrow_results = on;
+    }
+
     pub fn warehouse_handle(&self) -> &Warehouse {
         &self.wh
     }

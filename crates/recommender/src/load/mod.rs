@@ -19,6 +19,34 @@ use std::path::Path;
 
 pub use error::{Field, LineProblem, LoadError};
 
+/// Builds [`Ratings`] row by row from another source (a warehouse result, say) with the file
+/// loaders' id interning: small non-negative ids through a flat table, the rest through a fast
+/// hash, and the previous id remembered. The dense ids are those [`Ratings::push`] would give.
+pub struct RatingsBuilder(ids::Chunk);
+
+impl RatingsBuilder {
+    pub fn with_capacity(n: usize) -> Self {
+        RatingsBuilder(ids::Chunk::with_capacity(n))
+    }
+
+    #[inline]
+    pub fn push(&mut self, raw_user: i64, raw_item: i64, rating: f32) {
+        self.0.push(raw_user, raw_item, rating);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+
+    pub fn finish(self) -> Ratings {
+        ids::merge(vec![self.0.seal()])
+    }
+}
+
 use crate::data::Ratings;
 
 /// Column names accepted for each value, in a CSV header or a Parquet schema, compared
@@ -125,6 +153,19 @@ pub fn read_ratings_from<R: Read>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_builder_numbers_ids_as_ratings_push_does() {
+        let rows = [(10, 7, 4.0), (10, 3, 3.5), (-5, 7, 1.0), (1 << 40, 9, 2.0), (10, 9, 5.0)];
+        let mut b = super::RatingsBuilder::with_capacity(2);
+        for &(u, i, v) in &rows {
+            b.push(u, i, v);
+        }
+        assert_eq!(b.len(), 5);
+        let (got, want) = (b.finish(), crate::data::Ratings::from_rows(rows));
+        assert_eq!((got.users, got.items), (want.users, want.items));
+        assert_eq!((got.user, got.item, got.value), (want.user, want.item, want.value));
+    }
+
     use super::*;
 
     #[test]

@@ -23,15 +23,17 @@ use crate::{Principal, Warehouse, WarehouseError};
 pub struct ApiConfig {
     /// A statement still running after this long answers 202 (Snowflake: 45 s).
     pub sync_wait: Duration,
-    /// Rows per result partition.
+    /// Rows per result partition (JSON).
     pub partition_rows: usize,
+    /// Rows per result partition in Arrow form (at least; a partition is whole Arrow batches).
+    pub arrow_partition_rows: usize,
     /// Request bodies above this are refused before parsing.
     pub max_body_bytes: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { sync_wait: Duration::from_secs(45), partition_rows: 50_000, max_body_bytes: 16 << 20 }
+        ApiConfig { sync_wait: Duration::from_secs(45), partition_rows: 50_000, arrow_partition_rows: 1 << 20, max_body_bytes: 16 << 20 }
     }
 }
 

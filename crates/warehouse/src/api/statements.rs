@@ -51,6 +51,19 @@ fn statement_count(params: &Option<Map<String, Value>>) -> Result<usize, Warehou
     }
 }
 
+/// `QUERY_RESULT_FORMAT`: `JSON` (Snowflake's `jsonv2`, the default) or `ARROW` (recpipe's bulk
+/// form: the metadata answer carries no rows, and every partition, 0 included, is fetched as an
+/// Arrow IPC stream).
+fn arrow_requested(params: &Option<Map<String, Value>>) -> Result<bool, WarehouseError> {
+    let value = params.as_ref().and_then(|p| p.iter().find(|(k, _)| k.eq_ignore_ascii_case("QUERY_RESULT_FORMAT")).map(|(_, v)| v));
+    match value {
+        None => Ok(false),
+        Some(Value::String(f)) if f.eq_ignore_ascii_case("json") => Ok(false),
+        Some(Value::String(f)) if f.eq_ignore_ascii_case("arrow") => Ok(true),
+        Some(other) => Err(WarehouseError::Invalid(format!("QUERY_RESULT_FORMAT {other} is not one of 'JSON', 'ARROW'"))),
+    }
+}
+
 fn context_of(s: &Session) -> Value {
     json!({
         "role": s.role,
@@ -71,6 +84,7 @@ pub async fn submit(
         return render(&st, &h, &p, None, nullable);
     }
     let count = statement_count(&body.parameters)?;
+    let arrow = arrow_requested(&body.parameters)?;
     let handle = random::uuid();
     st.store.insert(&handle, &p.user, q.request_id.clone());
     if let Some(t) = body.timeout.filter(|t| *t > 0) {
@@ -81,7 +95,7 @@ pub async fn submit(
         });
     }
     let (st2, h2, p2) = (st.clone(), handle.clone(), p.clone());
-    tokio::task::spawn_blocking(move || run(&st2, &h2, &p2, body, count));
+    tokio::task::spawn_blocking(move || run(&st2, &h2, &p2, body, count, arrow));
     if q.async_.unwrap_or(false) {
         let created = st.store.with(&handle, |e| e.created_ms).unwrap_or_default();
         return Ok((StatusCode::ACCEPTED, Json(wire::query_status(&handle, created))).into_response());
@@ -91,10 +105,11 @@ pub async fn submit(
 }
 
 /// Runs a request's statements in one session and records the outcome.
-fn run(st: &ApiState, handle: &str, p: &Principal, body: SubmitBody, count: usize) {
+fn run(st: &ApiState, handle: &str, p: &Principal, body: SubmitBody, count: usize, arrow: bool) {
     let mut context = Value::Null;
     let state = (|| -> Result<S, WarehouseError> {
         let mut s = st.wh.session(&p.user, Some(body.role.as_deref().unwrap_or(&p.role)))?;
+        s.set_arrow_results(arrow);
         st.store.set_interrupt(handle, Warehouse::interrupt_handle(&s));
         s.use_context(body.database.as_deref(), body.schema.as_deref(), body.warehouse.as_deref())?;
         let mut sts = split(&body.statement)?;
@@ -152,6 +167,12 @@ fn render(st: &ApiState, handle: &str, p: &Principal, partition: Option<usize>, 
                 Err(ApiError(err, Some(handle.to_string())))
             }
             S::Multi(hs) => Ok(Json(wire::multi(handle, e, hs)).into_response()),
+            S::Done(r) if r.arrow.is_some() => match partition {
+                Some(n) => wire::arrow_partition(r, n, st.config.arrow_partition_rows)?
+                    .map(|bytes| ([(axum::http::header::CONTENT_TYPE, wire::ARROW_STREAM)], bytes).into_response())
+                    .ok_or_else(|| WarehouseError::Invalid(format!("partition {n} does not exist")).into()),
+                None => Ok(Json(wire::result_set(handle, e, r, st.config.arrow_partition_rows, nullable)).into_response()),
+            },
             S::Done(r) => match partition {
                 Some(n) if n > 0 => wire::partition(r, n, per, nullable)
                     .map(|v| Json(v).into_response())

@@ -1,9 +1,13 @@
 //! The SQL API's JSON shapes: ResultSet, QueryStatus, partitions.
 
+use duckdb::arrow::record_batch::RecordBatch;
 use serde_json::{json, Value};
 
 use super::store::Entry;
-use crate::QueryResult;
+use crate::{QueryResult, WarehouseError};
+
+/// The media type of an Arrow result partition (Arrow's IPC streaming format).
+pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 pub const ASYNC_MESSAGE: &str =
     "Asynchronous execution in progress. Use provided query id to perform query monitoring and management.";
@@ -48,7 +52,54 @@ fn partitions(n: usize, per: usize) -> Vec<std::ops::Range<usize>> {
     (0..n).step_by(per.max(1)).map(|s| s..(s + per.max(1)).min(n)).collect()
 }
 
+/// Arrow partitions: runs of whole batches (indices into `batches`) of at least `per` rows each,
+/// the last one possibly smaller; one empty partition for an empty result.
+fn arrow_partitions(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, b) in batches.iter().enumerate() {
+        rows += b.num_rows();
+        if rows >= per.max(1) {
+            out.push(start..i + 1);
+            (start, rows) = (i + 1, 0);
+        }
+    }
+    if start < batches.len() || out.is_empty() {
+        out.push(start..batches.len());
+    }
+    out
+}
+
+/// Partition `n` of an Arrow result as an Arrow IPC stream, or `None` if there is no such
+/// partition.
+pub fn arrow_partition(r: &QueryResult, n: usize, per: usize) -> Result<Option<Vec<u8>>, WarehouseError> {
+    let batches = r.arrow.as_deref().unwrap_or_default();
+    let Some(range) = arrow_partitions(batches, per).get(n).cloned() else { return Ok(None) };
+    let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(duckdb::arrow::datatypes::Schema::empty()));
+    let fail = |e: duckdb::arrow::error::ArrowError| WarehouseError::Internal(format!("encoding result partition {n} as Arrow: {e}"));
+    let size: usize = batches[range.clone()].iter().map(RecordBatch::get_array_memory_size).sum();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(Vec::with_capacity(size + 1024), &schema).map_err(fail)?;
+    for b in &batches[range] {
+        w.write(b).map_err(fail)?;
+    }
+    w.into_inner().map(Some).map_err(fail)
+}
+
 pub fn result_set(handle: &str, e: &Entry, r: &QueryResult, per: usize, nullable: bool) -> Value {
+    if let Some(batches) = &r.arrow {
+        let info: Vec<Value> = arrow_partitions(batches, per)
+            .into_iter()
+            .map(|p| {
+                let part = &batches[p];
+                let rows: usize = part.iter().map(RecordBatch::num_rows).sum();
+                let size: usize = part.iter().map(RecordBatch::get_array_memory_size).sum();
+                json!({ "rowCount": rows, "uncompressedSize": size })
+            })
+            .collect();
+        let mut v = json_result_set(handle, e, r, info, Value::Array(Vec::new()));
+        v["resultSetMetaData"]["format"] = json!("arrow");
+        return v;
+    }
     let parts = partitions(r.rows.len(), per);
     let info: Vec<Value> = parts
         .iter()
@@ -57,6 +108,10 @@ pub fn result_set(handle: &str, e: &Entry, r: &QueryResult, per: usize, nullable
             json!({ "rowCount": p.len(), "uncompressedSize": size })
         })
         .collect();
+    json_result_set(handle, e, r, info, rows_of(r, parts[0].clone(), nullable))
+}
+
+fn json_result_set(handle: &str, e: &Entry, r: &QueryResult, info: Vec<Value>, data: Value) -> Value {
     let row_type: Vec<Value> = r
         .columns
         .iter()
@@ -71,12 +126,12 @@ pub fn result_set(handle: &str, e: &Entry, r: &QueryResult, per: usize, nullable
         .collect();
     json!({
         "resultSetMetaData": {
-            "numRows": r.rows.len(),
+            "numRows": r.num_rows(),
             "format": "jsonv2",
             "partitionInfo": info,
             "rowType": row_type,
         },
-        "data": rows_of(r, parts[0].clone(), nullable),
+        "data": data,
         "code": "090001",
         "sqlState": "00000",
         "statementStatusUrl": status_url(handle),

@@ -128,6 +128,14 @@ impl Session {
             }
             columns.push(c);
         }
+        let query = !matches!(
+            first.as_str(),
+            "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
+        );
+        if query && self.arrow_results {
+            drop(stmt);
+            return Ok(QueryResult { query_id: String::new(), columns, rows: Vec::new(), arrow: Some(batches) });
+        }
         let mut rows = Vec::new();
         for b in &batches {
             render_batch(b, &mut rows)?;
@@ -135,7 +143,7 @@ impl Session {
         drop(stmt);
         let count = |what: &str| -> QueryResult {
             let n = rows.first().and_then(|r| r.first().cloned()).flatten().unwrap_or_else(|| "0".into());
-            QueryResult { query_id: String::new(), columns: vec![Column::typed(what, "fixed")], rows: vec![vec![Some(n)]] }
+            QueryResult { query_id: String::new(), columns: vec![Column::typed(what, "fixed")], rows: vec![vec![Some(n)]], arrow: None }
         };
         Ok(match first.as_str() {
             "INSERT" => count("number of rows inserted"),
@@ -144,7 +152,7 @@ impl Session {
             "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK" => {
                 QueryResult::status(status_message(&first, st))
             }
-            _ => QueryResult { query_id: String::new(), columns, rows },
+            _ => QueryResult { query_id: String::new(), columns, rows, arrow: None },
         })
     }
 }

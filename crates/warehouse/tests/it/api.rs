@@ -93,3 +93,74 @@ async fn statements_sync_async_partitions_and_tokens() {
     let (st, _) = call(&app, "POST", "/session/v1/login-request", None, Some(json!({"data": {"LOGIN_NAME": "admin", "PASSWORD": "wrong"}}))).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
 }
+
+async fn call_raw(app: &axum::Router, uri: &str, token: &str) -> (StatusCode, Option<String>, bytes::Bytes) {
+    let req = Request::builder().method("GET").uri(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    (resp.status(), ctype, resp.into_body().collect().await.unwrap().to_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrow_results_come_in_partitions_of_whole_batches() {
+    use duckdb::arrow::array::{AsArray, Array};
+    use duckdb::arrow::datatypes::{Float64Type, Int32Type};
+    let f = fixture();
+    let token = f.wh.issue_token("ADMIN", "ACCOUNTADMIN").unwrap().token;
+    let app = router(ApiState::new(f.wh.clone(), ApiConfig { arrow_partition_rows: 5000, ..ApiConfig::default() }));
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({
+        "statement": "create database db1; create table t as select i::int as userid, (i * 7 % 100)::int as movieid, case when i % 1000 = 999 then null else (i % 10) / 2.0 end::double as rating from range(12345) r(i)",
+        "parameters": {"MULTI_STATEMENT_COUNT": 2}}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    // Asked for Arrow: metadata without rows; every partition (0 too) an Arrow IPC stream.
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({
+        "statement": "select userid, movieid, rating from db1.public.t order by userid",
+        "parameters": {"query_result_format": "arrow"}}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let meta = &v["resultSetMetaData"];
+    assert_eq!((meta["format"].as_str(), meta["numRows"].as_u64()), (Some("arrow"), Some(12345)));
+    assert_eq!(v["data"], json!([]));
+    assert_eq!(meta["rowType"][2]["name"], "RATING");
+    let parts = meta["partitionInfo"].as_array().unwrap();
+    assert!(parts.len() >= 3, "{meta}");
+    assert_eq!(parts.iter().map(|p| p["rowCount"].as_u64().unwrap()).sum::<u64>(), 12345);
+    assert!(parts[..parts.len() - 1].iter().all(|p| p["rowCount"].as_u64().unwrap() >= 5000), "{meta}");
+    let handle = v["statementHandle"].as_str().unwrap();
+    let mut next = 0i32;
+    let mut nulls = 0;
+    for (n, info) in parts.iter().enumerate() {
+        let (st, ctype, bytes) = call_raw(&app, &format!("/api/v2/statements/{handle}?partition={n}"), &token).await;
+        assert_eq!((st, ctype.as_deref()), (StatusCode::OK, Some("application/vnd.apache.arrow.stream")));
+        let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+        let mut rows = 0;
+        for b in reader {
+            let b = b.unwrap();
+            // INT is NUMBER(38,0) in Snowflake's dialect: a decimal column; cast it for reading.
+            let users = duckdb::arrow::compute::cast(b.column(0), &duckdb::arrow::datatypes::DataType::Int32).unwrap();
+            let (users, ratings) = (users.as_primitive::<Int32Type>(), b.column(2).as_primitive::<Float64Type>());
+            for i in 0..b.num_rows() {
+                assert_eq!(users.value(i), next, "rows in order across partitions");
+                if ratings.is_null(i) {
+                    nulls += 1;
+                } else {
+                    assert_eq!(ratings.value(i), f64::from(next % 10) / 2.0);
+                }
+                next += 1;
+            }
+            rows += b.num_rows();
+        }
+        assert_eq!(rows as u64, info["rowCount"].as_u64().unwrap());
+    }
+    assert_eq!((next, nulls), (12345, 12));
+    let (st, _, _) = call_raw(&app, &format!("/api/v2/statements/{handle}?partition={}", parts.len()), &token).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Statements that are not queries answer as usual; an unknown format is refused by name.
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({
+        "statement": "insert into db1.public.t values (1, 2, 3.0)", "parameters": {"QUERY_RESULT_FORMAT": "ARROW"}}))).await;
+    assert_eq!((st, &v["data"][0][0]), (StatusCode::OK, &json!("1")), "{v}");
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({
+        "statement": "select 1", "parameters": {"QUERY_RESULT_FORMAT": "parquet"}}))).await;
+    assert!(st.is_client_error() && v["message"].as_str().unwrap().contains("QUERY_RESULT_FORMAT \"parquet\""), "{st} {v}");
+}
