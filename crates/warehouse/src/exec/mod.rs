@@ -2,6 +2,7 @@
 //! rewritten and run by DuckDB.
 
 mod external;
+mod names;
 mod objects;
 mod security;
 mod show;
@@ -127,6 +128,15 @@ impl Session {
                 c.precision = Some(lt.decimal_width() as u32);
             }
             columns.push(c);
+        }
+        if first == "SELECT" {
+            if let Some(names) = names::select_item_names(st, columns.len()) {
+                for (c, name) in columns.iter_mut().zip(names) {
+                    if let Some(name) = name {
+                        c.name = name;
+                    }
+                }
+            }
         }
         let query = !matches!(
             first.as_str(),

@@ -224,6 +224,7 @@ fn throughput_of_a_trivial_function() {
     let r = run(&mut s, "select count(echo(i)) from range(100000) t(i)");
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(r.rows[0][0].as_deref(), Some("100000"));
+    assert_eq!(r.columns[0].name, "COUNT(ECHO(I))", "named as Snowflake names an unaliased expression");
     println!("external function throughput: {:.0} rows/s (100,000 rows in {secs:.2} s)", 100_000.0 / secs);
 }
 
