@@ -66,11 +66,14 @@ impl Warehouse {
     }
 
     pub fn open_with(data_dir: &Path, iam: Arc<Iam>, config: WarehouseConfig) -> Result<Opened, WarehouseError> {
+        // (The SQL surface refuses file-reading functions and statements by name; the engine's
+        // own settings below hold even for a form that list misses.)
         let dir = data_dir.join("warehouse");
         std::fs::create_dir_all(&dir)
             .map_err(|e| WarehouseError::Internal(format!("creating {}: {e}", dir.display())))?;
         let catalog = Catalog::open(&dir.join("catalog.db"))?;
         let root = duckdb::Connection::open_in_memory()?;
+        lock_down(&root, &dir)?;
         for (name, file, _, _) in catalog.databases()? {
             attach(&root, &Ident::quoted(&name), &dir.join(file))?;
         }
@@ -169,4 +172,21 @@ fn ensure_admin(catalog: &Catalog) -> Result<Option<String>, WarehouseError> {
         catalog.grant_role_to_user(role, ADMIN_USER)?;
     }
     Ok(generated.then_some(password))
+}
+
+/// Confines the engine before any user statement runs: no extension is downloaded or loaded
+/// at run time (the bundled ones are linked in), and SQL can open no file outside `dir`, where
+/// the database files and the engine's spill directory live. `enable_external_access` cannot
+/// be switched back on while the engine runs.
+fn lock_down(root: &duckdb::Connection, dir: &Path) -> Result<(), WarehouseError> {
+    let spill = dir.join("spill");
+    std::fs::create_dir_all(&spill).map_err(|e| WarehouseError::Internal(format!("creating {}: {e}", spill.display())))?;
+    let quoted = |p: &Path| crate::sql::literal(&p.to_string_lossy());
+    root.execute_batch(&format!(
+        "SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; \
+         SET temp_directory = {}; SET allowed_directories = [{}]; SET enable_external_access = false;",
+        quoted(&spill),
+        quoted(&dir.join("")),
+    ))?;
+    Ok(())
 }

@@ -138,3 +138,23 @@ fn roles_users_and_login() {
     assert!(e.to_string().contains("not assigned"), "{e}");
     assert!(s.effective_roles().unwrap().contains("ANALYST"), "ACCOUNTADMIN inherits SYSADMIN inherits ANALYST");
 }
+
+#[test]
+fn sql_reaches_no_file_outside_the_warehouse_and_loads_no_extension() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create database d");
+    // Forms outside recpipe's list of refused functions are stopped by the engine itself.
+    for sql in ["select * from parquet_kv_metadata('/etc/hostname')", "select * from read_json_objects_auto('/etc/hostname')", "select * from read_ndjson_objects('/etc/hostname')"] {
+        let e = fails(&mut s, sql).to_string();
+        assert!(e.contains("Permission") || e.contains("disabled"), "{sql}: {e}");
+    }
+    // A function of an extension that is not linked in is unknown: nothing is downloaded.
+    let e = fails(&mut s, "select * from sqlite_scan('state.db', 'iam_users')").to_string();
+    assert!(!e.contains("download") && !e.contains("http"), "{e}");
+    // The warehouse's own files still work (a restart is `databases_persist_across_restart`).
+    run(&mut s, "create database e");
+    run(&mut s, "create table e.public.t (v variant)");
+    run(&mut s, "insert into e.public.t select parse_json('{\"a\": [1, 2]}')");
+    assert_eq!(run(&mut s, "select v:a[1]::int from e.public.t").rows[0][0].as_deref(), Some("2"));
+}
