@@ -1,6 +1,7 @@
 //! Executes one statement: recpipe's own statements here and in the sibling modules, the rest
 //! rewritten and run by DuckDB.
 
+mod access;
 mod external;
 mod names;
 mod objects;
@@ -87,6 +88,7 @@ impl Session {
     }
 
     fn passthrough(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
+        self.check_table_access(&st.toks)?;
         let mut keys = Vec::new();
         let sql = {
             let ctx = external::CallContext { session: &*self, query_id, keys: std::cell::RefCell::new(&mut keys) };

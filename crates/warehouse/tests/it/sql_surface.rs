@@ -158,3 +158,51 @@ fn sql_reaches_no_file_outside_the_warehouse_and_loads_no_extension() {
     run(&mut s, "insert into e.public.t select parse_json('{\"a\": [1, 2]}')");
     assert_eq!(run(&mut s, "select v:a[1]::int from e.public.t").rows[0][0].as_deref(), Some("2"));
 }
+
+#[test]
+fn tables_need_grants_for_roles_that_do_not_own_their_database() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create role analyst");
+    run(&mut s, "grant role analyst to user admin");
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "create database d");
+    run(&mut s, "create table t (a int, b varchar)");
+    run(&mut s, "insert into t values (1, 'x')");
+    run(&mut s, "use role analyst");
+    run(&mut s, "use database d");
+    // Not granted: not even visible, however the name is written or wherever it appears.
+    for sql in [
+        "select * from t",
+        "select * from d.public.t",
+        "select * from \"d\".\"public\".\"t\"",
+        "select 1 from (select a from t) x",
+        "with x as (select 1 as a) select * from x join t using (a)",
+        "select count(*) from range(3) r, d.public.t",
+    ] {
+        let e = fails(&mut s, sql).to_string();
+        assert!(e.contains("Object 'D.PUBLIC.T' does not exist or not authorized."), "{sql}: {e}");
+    }
+    for sql in ["create table d.public.mine (a int)", "create table mine as select * from t"] {
+        let e = fails(&mut s, sql).to_string();
+        assert!(e.contains("Insufficient privileges to operate on schema 'D.PUBLIC'"), "{sql}: {e}");
+    }
+
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "grant select on table d.public.t to role analyst");
+    run(&mut s, "use role analyst");
+    assert_eq!(run(&mut s, "select b from t where a = 1").rows[0][0].as_deref(), Some("x"));
+    for sql in ["insert into t values (2, 'y')", "delete from t", "update t set b = 'z'", "drop table t", "alter table t add column c int"] {
+        let e = fails(&mut s, sql).to_string();
+        assert!(e.contains("Insufficient privileges to operate on table 'D.PUBLIC.T'"), "{sql}: {e}");
+    }
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "grant insert on table d.public.t to role analyst");
+    run(&mut s, "use role analyst");
+    run(&mut s, "insert into t values (2, 'y')");
+    // The system roles need no grant.
+    run(&mut s, "use role sysadmin");
+    assert_eq!(run(&mut s, "select count(*) from t").rows[0][0].as_deref(), Some("2"));
+    run(&mut s, "use role accountadmin");
+    run(&mut s, "delete from d.public.t where a = 2");
+}

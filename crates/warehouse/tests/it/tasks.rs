@@ -196,9 +196,14 @@ fn privileges_and_drop() {
     assert_eq!(run(&mut s, "show tasks").rows.len(), 1);
     assert!(fails(&mut s, "drop task ins").to_string().contains("Insufficient privileges to operate on task 'INS'"));
     assert!(fails(&mut s, "alter task ins modify as select 1").to_string().contains("Insufficient privileges"));
-    // CREATE TASK on the schema: the task belongs to the creating role.
+    // CREATE TASK on the schema: the task belongs to the creating role, and runs with its
+    // privileges (an INSERT grant on the table it writes).
     run(&mut s, "create task mine as insert into log (n) values (5)");
     assert_eq!(run(&mut s, "show tasks like 'MINE'").get(0, "owner"), Some("ANALYST"));
+    run(&mut s, "execute task mine");
+    let failed = wait_state(&mut s, "MINE", "FAILED");
+    assert!(failed.get(0, "error_message").is_some_and(|m| m.contains("'D.PUBLIC.LOG' does not exist or not authorized")), "{failed:?}");
+    run(&mut s, "use role accountadmin; grant insert on table d.public.log to role analyst; use role analyst");
     run(&mut s, "execute task mine");
     wait_state(&mut s, "MINE", "SUCCEEDED");
     run(&mut s, "drop task mine");
