@@ -134,8 +134,15 @@ impl Catalog {
         })
     }
 
+    /// Removes a database and every grant on it and on the objects in it.
     pub fn drop_database(&self, name: &str) -> Result<bool, WarehouseError> {
-        self.tx(|tx| Ok(tx.execute("DELETE FROM databases WHERE name = ?1", params![name])? > 0))
+        self.tx(|tx| {
+            tx.execute(
+                "DELETE FROM grants WHERE (kind = 'DATABASE' AND object = ?1) OR (kind IN ('SCHEMA', 'TABLE', 'VIEW') AND substr(object, 1, length(?1) + 1) = ?1 || '.')",
+                params![name],
+            )?;
+            Ok(tx.execute("DELETE FROM databases WHERE name = ?1", params![name])? > 0)
+        })
     }
 
     /// Warehouses as (name, props JSON, owner, created).

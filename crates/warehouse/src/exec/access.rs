@@ -164,15 +164,28 @@ fn match_parens(toks: &[Token]) -> HashMap<usize, usize> {
 
 impl Session {
     /// Refuses the statement unless the current role may do what it does to every table it
-    /// names. Names that resolve to no table are left to the engine (it reports them).
-    pub(super) fn check_table_access(&self, toks: &[Token]) -> Result<(), WarehouseError> {
+    /// names. Names that resolve to no table are left to the engine (it reports them). Returns
+    /// the existing tables the statement drops, replaces or renames (`D.S.T`): their grants go
+    /// once it has run, so a new table of the same name starts without them.
+    pub(super) fn check_table_access(&self, toks: &[Token]) -> Result<Vec<String>, WarehouseError> {
         let refs = table_refs(toks);
+        let mut replaced = Vec::new();
+        let ends_grants = toks.first().is_some_and(|t| !t.tok.is_kw("ALTER")) || toks.iter().any(|t| t.tok.is_kw("RENAME"));
+        for (name, need) in &refs {
+            if *need == Need::Ownership && ends_grants {
+                if let Ok((d, s, n)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) {
+                    if let Some((db, schema, table)) = self.resolve_table(&d, &s, &n)? {
+                        replaced.push(format!("{db}.{schema}.{table}"));
+                    }
+                }
+            }
+        }
         if refs.is_empty() {
-            return Ok(());
+            return Ok(replaced);
         }
         let roles = self.effective_roles()?;
         if roles.contains(ACCOUNTADMIN) || roles.contains(SYSADMIN) {
-            return Ok(());
+            return Ok(replaced);
         }
         let owners: HashMap<String, String> = self.wh.catalog().databases()?.into_iter().map(|d| (d.0, d.2)).collect();
         for (name, need) in refs {
@@ -206,7 +219,7 @@ impl Session {
                 });
             }
         }
-        Ok(())
+        Ok(replaced)
     }
 
     fn has(&self, roles: &BTreeSet<String>, privilege: &str, kind: &str, key: &str) -> Result<bool, WarehouseError> {

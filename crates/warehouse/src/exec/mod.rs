@@ -88,7 +88,7 @@ impl Session {
     }
 
     fn passthrough(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
-        self.check_table_access(&st.toks)?;
+        let replaced = self.check_table_access(&st.toks)?;
         let mut keys = Vec::new();
         let sql = {
             let ctx = external::CallContext { session: &*self, query_id, keys: std::cell::RefCell::new(&mut keys) };
@@ -100,6 +100,12 @@ impl Session {
         });
         for k in keys {
             self.wh.0.ext.forget(&k);
+        }
+        if out.is_ok() {
+            for table in replaced {
+                self.wh.catalog().forget_object("TABLE", &table)?;
+                self.wh.catalog().forget_object("VIEW", &table)?;
+            }
         }
         out
     }

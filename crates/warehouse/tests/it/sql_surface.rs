@@ -205,4 +205,18 @@ fn tables_need_grants_for_roles_that_do_not_own_their_database() {
     assert_eq!(run(&mut s, "select count(*) from t").rows[0][0].as_deref(), Some("2"));
     run(&mut s, "use role accountadmin");
     run(&mut s, "delete from d.public.t where a = 2");
+
+    // A table dropped or replaced takes its grants with it: a new one of the same name starts
+    // without them, as does a re-created database.
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "create or replace table t (a int, b varchar)");
+    run(&mut s, "use role analyst");
+    assert!(fails(&mut s, "select * from t").to_string().contains("does not exist or not authorized"));
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "grant select on table d.public.t to role analyst");
+    run(&mut s, "drop database d");
+    run(&mut s, "create database d");
+    run(&mut s, "create table d.public.t (a int, b varchar)");
+    run(&mut s, "use role analyst");
+    assert!(fails(&mut s, "select * from d.public.t").to_string().contains("does not exist or not authorized"));
 }
