@@ -154,34 +154,38 @@ fn run(st: &ApiState, handle: &str, p: &Principal, body: SubmitBody, count: usiz
     st.store.finish(handle, state, context);
 }
 
+/// What `render` found under the store's lock: an answer, or a result whose partition is
+/// encoded after the lock is released (a partition can be a million rows).
+enum Found {
+    Answer(Response),
+    Partition(Arc<crate::QueryResult>, usize),
+}
+
 fn render(st: &ApiState, handle: &str, p: &Principal, partition: Option<usize>, nullable: bool) -> Result<Response, ApiError> {
-    let per = st.config.partition_rows;
-    let out = st.store.with(handle, |e| -> Result<Response, ApiError> {
+    let (per, arrow_per) = (st.config.partition_rows, st.config.arrow_partition_rows);
+    let found = st.store.with(handle, |e| -> Result<Found, ApiError> {
         if e.user != p.user {
             return Err(WarehouseError::NoSuchStatement(handle.into()).into());
         }
-        match &e.state {
-            S::Running => Ok((StatusCode::ACCEPTED, Json(wire::query_status(handle, e.created_ms))).into_response()),
-            S::Failed(err) => {
-                let err = clone_error(err);
-                Err(ApiError(err, Some(handle.to_string())))
-            }
-            S::Multi(hs) => Ok(Json(wire::multi(handle, e, hs)).into_response()),
-            S::Done(r) if r.arrow.is_some() => match partition {
-                Some(n) => wire::arrow_partition(r, n, st.config.arrow_partition_rows)?
-                    .map(|bytes| ([(axum::http::header::CONTENT_TYPE, wire::ARROW_STREAM)], bytes).into_response())
-                    .ok_or_else(|| WarehouseError::Invalid(format!("partition {n} does not exist")).into()),
-                None => Ok(Json(wire::result_set(handle, e, r, st.config.arrow_partition_rows, nullable)).into_response()),
-            },
+        Ok(match &e.state {
+            S::Running => Found::Answer((StatusCode::ACCEPTED, Json(wire::query_status(handle, e.created_ms))).into_response()),
+            S::Failed(err) => return Err(ApiError(clone_error(err), Some(handle.to_string()))),
+            S::Multi(hs) => Found::Answer(Json(wire::multi(handle, e, hs)).into_response()),
             S::Done(r) => match partition {
-                Some(n) if n > 0 => wire::partition(r, n, per, nullable)
-                    .map(|v| Json(v).into_response())
-                    .ok_or_else(|| WarehouseError::Invalid(format!("partition {n} does not exist")).into()),
-                _ => Ok(Json(wire::result_set(handle, e, r, per, nullable)).into_response()),
+                // Arrow results carry no rows inline: partition 0 is fetched like the others.
+                Some(n) if n > 0 || r.arrow.is_some() => Found::Partition(Arc::clone(r), n),
+                _ => Found::Answer(Json(wire::result_set(handle, e, r, if r.arrow.is_some() { arrow_per } else { per }, nullable)).into_response()),
             },
-        }
+        })
     });
-    out.unwrap_or_else(|| Err(WarehouseError::NoSuchStatement(handle.into()).into()))
+    let missing = |n: usize| -> ApiError { WarehouseError::Invalid(format!("partition {n} does not exist")).into() };
+    match found.unwrap_or_else(|| Err(WarehouseError::NoSuchStatement(handle.into()).into()))? {
+        Found::Answer(resp) => Ok(resp),
+        Found::Partition(r, n) if r.arrow.is_some() => wire::arrow_partition(&r, n, arrow_per)?
+            .map(|bytes| ([(axum::http::header::CONTENT_TYPE, wire::ARROW_STREAM)], bytes).into_response())
+            .ok_or_else(|| missing(n)),
+        Found::Partition(r, n) => wire::partition(&r, n, per, nullable).map(|v| Json(v).into_response()).ok_or_else(|| missing(n)),
+    }
 }
 
 /// Errors are rendered more than once (polls); rebuild one with the same kind and message.
