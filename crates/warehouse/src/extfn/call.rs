@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
@@ -15,10 +16,26 @@ use super::{CallSpec, Runtime};
 use crate::sql::ast::Compression;
 use crate::sql::types::wire_name;
 
-pub type Client = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+pub type Client = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-pub fn client() -> Client {
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http()
+/// An HTTP/1.1 client for `http://` and `https://` URLs. Servers are verified against the
+/// platform's trusted roots (on Linux the system store; `SSL_CERT_FILE` / `SSL_CERT_DIR` are
+/// honoured) plus `extra_roots`.
+pub fn client(extra_roots: &[rustls_pki_types::CertificateDer<'static>]) -> Result<Client, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots.iter().cloned(), provider.clone())
+        .map_err(|e| format!("loading the trusted root certificates: {e}"))?;
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+        .with_no_client_auth();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(http);
+    Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector))
 }
 
 /// Timing of calls; the defaults follow Snowflake's documented behaviour.
@@ -35,6 +52,9 @@ pub struct CallConfig {
     pub max_poll_delay: Duration,
     /// One HTTP exchange.
     pub request_timeout: Duration,
+    /// Root certificates trusted for `https://` functions besides the platform's (a private
+    /// gateway's CA).
+    pub extra_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 impl Default for CallConfig {
@@ -48,6 +68,7 @@ impl Default for CallConfig {
             initial_poll_delay: Duration::from_millis(200),
             max_poll_delay: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -133,11 +154,8 @@ struct Reply {
 
 async fn send_once(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String, String)], payload: &[u8], encoding: Option<&str>) -> Result<Reply, String> {
     let url: hyper::Uri = spec.function.def.url.parse().map_err(|e| format!("bad external function URL '{}': {e}", spec.function.def.url))?;
-    if url.scheme_str() != Some("http") {
-        return Err(format!(
-            "external function URL '{}': only http:// endpoints are supported by this build (TLS client not included)",
-            spec.function.def.url
-        ));
+    if !matches!(url.scheme_str(), Some("http" | "https")) {
+        return Err(format!("bad external function URL '{}': the scheme must be https:// or http://", spec.function.def.url));
     }
     let host = url.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
     let mut headers = base.to_vec();
@@ -175,7 +193,7 @@ async fn send_once(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String,
     let body = if method == "POST" { Full::new(Bytes::copy_from_slice(payload)) } else { Full::new(Bytes::new()) };
     let request = builder.body(body).map_err(|e| format!("building the request: {e}"))?;
     let exchange = async {
-        let resp = rt.client.request(request).await.map_err(|e| format!("{e}"))?;
+        let resp = rt.client.request(request).await.map_err(|e| error_chain(&e))?;
         let status = resp.status().as_u16();
         let encoding = resp
             .headers()
@@ -188,6 +206,23 @@ async fn send_once(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String,
     tokio::time::timeout(rt.config.request_timeout, exchange)
         .await
         .map_err(|_| format!("no answer within {} s", rt.config.request_timeout.as_secs()))?
+}
+
+/// An error with its causes (`client error (Connect): invalid peer certificate: UnknownIssuer`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// A server whose certificate does not verify will not pass on a retry.
+fn certificate_refused(e: &str) -> bool {
+    e.contains("invalid peer certificate")
 }
 
 fn jitter(d: Duration) -> Duration {
@@ -219,7 +254,7 @@ async fn send_with_retry(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(S
         let retry_reason = match &outcome {
             Ok(r) if r.status == 429 || r.status >= 500 => format!("{} '{}'", r.status, remote_message(r)),
             Ok(_) => return outcome,
-            Err(e) if e.starts_with("Error assuming") || e.contains("only http://") || e.contains("bad external function URL") => {
+            Err(e) if e.starts_with("Error assuming") || e.contains("bad external function URL") || certificate_refused(e) => {
                 return outcome
             }
             Err(e) => format!("network error: {e}"),

@@ -66,7 +66,7 @@ impl Runtime {
             .enable_all()
             .build()
             .map_err(|e| WarehouseError::Internal(format!("external-function runtime: {e}")))?;
-        let client = call::client();
+        let client = call::client(&config.extra_roots).map_err(WarehouseError::Internal)?;
         Ok(Arc::new(Runtime {
             rt: Some(rt),
             client,

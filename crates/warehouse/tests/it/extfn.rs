@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -97,6 +98,71 @@ fn serve(iam: Arc<iam::Iam>) -> (String, Arc<Mutex<Seen>>, tokio::runtime::Runti
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
     (format!("http://{addr}"), seen, rt)
+}
+
+/// The same service behind TLS with the test certificate for 127.0.0.1.
+fn serve_tls(iam: Arc<iam::Iam>) -> (String, tokio::runtime::Runtime) {
+    use rustls_pki_types::pem::PemObject;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/tls");
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(dir.join("server.pem")).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_no_client_auth().with_single_cert(certs, key).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let svc = Svc { iam, seen: Arc::new(Mutex::new(Seen::default())) };
+    let app = axum::Router::new().route("/dev/echo", axum::routing::any(handler)).with_state(svc);
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake: nothing to serve.
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    (format!("https://{addr}"), rt)
+}
+
+fn test_ca() -> rustls_pki_types::CertificateDer<'static> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_file(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/tls/ca.pem")).unwrap()
+}
+
+#[test]
+fn https_functions_verify_the_server() {
+    for trusted in [true, false] {
+        let mut call = fast_calls();
+        if trusted {
+            call.extra_roots = vec![test_ca()];
+        }
+        let f = fixture_with(warehouse::WarehouseConfig { call, ..warehouse::WarehouseConfig::default() });
+        let (base, _rt) = serve_tls(Arc::clone(&f.iam));
+        let account = f.iam.account_id().to_string();
+        let mut s = f.admin();
+        run(&mut s, "create database d");
+        run(&mut s, &format!("create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::{account}:role/{ROLE}' api_allowed_prefixes = ('{base}/')"));
+        let d = run(&mut s, "describe integration i");
+        let prop = |p: &str| d.rows.iter().find(|r| r[0].as_deref() == Some(p)).and_then(|r| r[2].clone()).unwrap();
+        f.iam.create_role(ROLE, &trust(&prop("API_AWS_IAM_USER_ARN"), &prop("API_AWS_EXTERNAL_ID")), None).unwrap();
+        run(&mut s, &format!("create external function echo(name varchar, n number) returns variant api_integration = i as '{base}/dev/echo'"));
+        if trusted {
+            let r = run(&mut s, "select echo('tls', i) from range(3) t(i)");
+            let got: Vec<Value> = r.rows.iter().map(|row| serde_json::from_str(row[0].as_deref().unwrap()).unwrap()).collect();
+            assert_eq!(got, vec![json!({"echo": ["tls", 0]}), json!({"echo": ["tls", 1]}), json!({"echo": ["tls", 2]})]);
+        } else {
+            // A certificate from an unknown CA fails at once (no retries), saying why.
+            let t = std::time::Instant::now();
+            let e = fails(&mut s, "select echo('tls', 1)").to_string();
+            assert!(e.contains("invalid peer certificate") && e.contains("UnknownIssuer"), "{e}");
+            assert!(t.elapsed() < Duration::from_secs(4), "refused certificates are not retried");
+        }
+    }
 }
 
 const ROLE: &str = "ef-role";
