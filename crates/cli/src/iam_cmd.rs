@@ -8,6 +8,24 @@ use serde_json::{json, Value};
 
 use crate::client::{runtime, Client, ServerArgs};
 
+/// `--role-name` and `--policy-arn` of attach-/detach-role-policy.
+#[derive(Args)]
+pub struct RolePolicyArn {
+    #[arg(long)]
+    role_name: String,
+    #[arg(long)]
+    policy_arn: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+impl RolePolicyArn {
+    async fn send(&self, action: &str) -> anyhow::Result<()> {
+        query(&Client::new(&self.server)?, "iam", IAM_VERSION, action, &[("RoleName", self.role_name.as_str()), ("PolicyArn", self.policy_arn.as_str())]).await?;
+        Ok(())
+    }
+}
+
 #[derive(Subcommand)]
 pub enum IamCommand {
     /// Create a role with a trust policy (`--assume-role-policy-document file://trust.json` or JSON).
@@ -54,15 +72,20 @@ pub enum IamCommand {
         server: ServerArgs,
     },
     /// Attach a managed policy (AmazonSageMakerFullAccess, AmazonSSMReadOnlyAccess, AdministratorAccess).
-    AttachRolePolicy {
+    AttachRolePolicy(RolePolicyArn),
+    /// Detach a managed policy from a role.
+    DetachRolePolicy(RolePolicyArn),
+    /// Delete an inline policy of a role.
+    DeleteRolePolicy {
         #[arg(long)]
         role_name: String,
         #[arg(long)]
-        policy_arn: String,
+        policy_name: String,
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Delete a role (its policies go with it; its sessions stop working).
+    /// Delete a role that has no policies left (DeleteConflict otherwise); its sessions stop
+    /// working.
     DeleteRole {
         #[arg(long)]
         role_name: String,
@@ -201,8 +224,10 @@ pub fn run_iam(cmd: IamCommand) -> anyhow::Result<()> {
                 let doc = document(&policy_document)?;
                 query(&iam(&server)?, "iam", IAM_VERSION, "PutRolePolicy", &[("RoleName", role_name.as_str()), ("PolicyName", policy_name.as_str()), ("PolicyDocument", doc.as_str())]).await?;
             }
-            IamCommand::AttachRolePolicy { role_name, policy_arn, server } => {
-                query(&iam(&server)?, "iam", IAM_VERSION, "AttachRolePolicy", &[("RoleName", role_name.as_str()), ("PolicyArn", policy_arn.as_str())]).await?;
+            IamCommand::AttachRolePolicy(a) => a.send("AttachRolePolicy").await?,
+            IamCommand::DetachRolePolicy(a) => a.send("DetachRolePolicy").await?,
+            IamCommand::DeleteRolePolicy { role_name, policy_name, server } => {
+                query(&iam(&server)?, "iam", IAM_VERSION, "DeleteRolePolicy", &[("RoleName", role_name.as_str()), ("PolicyName", policy_name.as_str())]).await?;
             }
             IamCommand::DeleteRole { role_name, server } => {
                 query(&iam(&server)?, "iam", IAM_VERSION, "DeleteRole", &[("RoleName", role_name.as_str())]).await?;

@@ -94,6 +94,18 @@ pub fn iam_action(iam: &Iam, who: &Identity, action: &str, p: &[(String, String)
             iam.attach_role_policy(name, required(p, "PolicyArn")?)?;
             Ok(envelope(action, None, request_id))
         }
+        "DetachRolePolicy" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            iam.detach_role_policy(name, required(p, "PolicyArn")?)?;
+            Ok(envelope(action, None, request_id))
+        }
+        "DeleteRolePolicy" => {
+            let name = required(p, "RoleName")?;
+            authorize(iam, who, action, &role_arn(name))?;
+            iam.delete_role_policy(name, required(p, "PolicyName")?)?;
+            Ok(envelope(action, None, request_id))
+        }
         "DeleteRole" => {
             let name = required(p, "RoleName")?;
             authorize(iam, who, action, &role_arn(name))?;

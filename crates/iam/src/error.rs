@@ -10,6 +10,9 @@ pub enum IamError {
     NoSuchEntity(String),
     #[error("{0}")]
     EntityAlreadyExists(String),
+    /// The entity still has things attached that must go first (AWS's `DeleteConflict`).
+    #[error("{0}")]
+    DeleteConflict(String),
     #[error("MalformedPolicyDocument: {0}")]
     MalformedPolicyDocument(String),
     #[error("{0}")]
@@ -30,6 +33,7 @@ impl IamError {
         match self {
             IamError::NoSuchEntity(_) => "NoSuchEntity",
             IamError::EntityAlreadyExists(_) => "EntityAlreadyExists",
+            IamError::DeleteConflict(_) => "DeleteConflict",
             IamError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             IamError::ValidationError(_) => "ValidationError",
             IamError::AccessDenied(_) => "AccessDenied",
@@ -43,6 +47,7 @@ impl IamError {
         match self {
             IamError::NoSuchEntity(_) => 404,
             IamError::EntityAlreadyExists(_) => 409,
+            IamError::DeleteConflict(_) => 409,
             IamError::MalformedPolicyDocument(_) => 400,
             IamError::ValidationError(_) => 400,
             IamError::AccessDenied(_) => 403,

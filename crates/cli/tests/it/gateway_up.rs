@@ -70,6 +70,21 @@ fn up_init_deploy_and_signed_calls_from_real_clients() {
     let (ok, _, err) = up.cli(&data, &["deploy", "--config", bad.to_str().unwrap()]);
     assert!(!ok && err.contains("config key 'sagemaker_role_arn' = 'arn:aws:iam::") && err.contains("role 'nope' does not exist"), "{err}");
 
+    // As in AWS, a role keeps its policies until they are detached or deleted.
+    let scratch = ["--role-name", "scratch"];
+    let trust_sm = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let arn = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess";
+    for args in [&["iam", "create-role", "--assume-role-policy-document", trust_sm][..], &["iam", "attach-role-policy", "--policy-arn", arn]] {
+        let (ok, _, err) = up.cli(&data, &[args, &scratch[..]].concat());
+        assert!(ok, "{args:?}: {err}");
+    }
+    let (ok, _, err) = up.cli(&data, &["iam", "delete-role", "--role-name", "scratch"]);
+    assert!(!ok && err.contains("DeleteConflict") && err.contains("must detach all policies first"), "{err}");
+    for args in [&["iam", "detach-role-policy", "--policy-arn", arn][..], &["iam", "delete-role"]] {
+        let (ok, _, err) = up.cli(&data, &[args, &scratch[..]].concat());
+        assert!(ok, "{args:?}: {err}");
+    }
+
     // The external-function role: trust the admin user with an external id, as the warehouse's
     // integration would be trusted.
     let (ok, role, err) = up.cli(&data, &["iam", "get-role", "--role-name", "recpipe-snowflake-ef-it1"]);

@@ -198,13 +198,51 @@ impl Iam {
         })
     }
 
-    /// `DeleteRole`. Unlike AWS, inline and attached policies go with the role instead of
-    /// blocking the deletion. The role's sessions are revoked: their rows stay (so a caller is
-    /// told "revoked", not "unknown") but no longer match a role id.
+    /// `DetachRolePolicy`.
+    pub fn detach_role_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), IamError> {
+        self.tx(|tx| {
+            if self.load_role(tx, role_name)?.is_none() {
+                return Err(no_such_role(role_name));
+            }
+            let n = tx.execute("DELETE FROM iam_role_attached WHERE role_name = ?1 AND policy_arn = ?2", params![role_name, policy_arn])?;
+            if n == 0 {
+                return Err(IamError::NoSuchEntity(format!("Policy {policy_arn} was not found.")));
+            }
+            Ok(())
+        })
+    }
+
+    /// `DeleteRolePolicy`: removes an inline permission policy.
+    pub fn delete_role_policy(&self, role_name: &str, policy_name: &str) -> Result<(), IamError> {
+        self.tx(|tx| {
+            if self.load_role(tx, role_name)?.is_none() {
+                return Err(no_such_role(role_name));
+            }
+            let n = tx.execute("DELETE FROM iam_role_policies WHERE role_name = ?1 AND policy_name = ?2", params![role_name, policy_name])?;
+            if n == 0 {
+                return Err(IamError::NoSuchEntity(format!("The role policy with name {policy_name} cannot be found.")));
+            }
+            Ok(())
+        })
+    }
+
+    /// `DeleteRole`. As in AWS, a role with inline or attached policies is refused
+    /// (`DeleteConflict`) until they are deleted or detached. The role's sessions are revoked:
+    /// their rows stay (so a caller is told "revoked", not "unknown") but no longer match a
+    /// role id.
     pub fn delete_role(&self, role_name: &str) -> Result<(), IamError> {
         self.tx(|tx| {
             self.load_role(tx, role_name)?
                 .ok_or_else(|| no_such_role(role_name))?;
+            let count = |table: &str| -> Result<i64, IamError> {
+                Ok(tx.query_row(&format!("SELECT count(*) FROM {table} WHERE role_name = ?1"), params![role_name], |r| r.get(0))?)
+            };
+            if count("iam_role_policies")? > 0 {
+                return Err(IamError::DeleteConflict("Cannot delete entity, must delete policies first.".into()));
+            }
+            if count("iam_role_attached")? > 0 {
+                return Err(IamError::DeleteConflict("Cannot delete entity, must detach all policies first.".into()));
+            }
             tx.execute("DELETE FROM iam_roles WHERE name = ?1", params![role_name])?;
             Ok(())
         })
@@ -337,6 +375,16 @@ mod tests {
             .unwrap();
         assert_eq!(iam.list_roles().unwrap().len(), 1);
 
+        // As in AWS: policies first, then the role.
+        let conflict = iam.delete_role("sagemaker-exec").unwrap_err();
+        assert_eq!((conflict.code(), conflict.http_status()), ("DeleteConflict", 409));
+        assert!(conflict.to_string().contains("must delete policies first"));
+        iam.delete_role_policy("sagemaker-exec", "bucket").unwrap();
+        assert_eq!(iam.delete_role_policy("sagemaker-exec", "bucket").unwrap_err().code(), "NoSuchEntity");
+        assert!(iam.delete_role("sagemaker-exec").unwrap_err().to_string().contains("must detach all policies first"));
+        iam.detach_role_policy("sagemaker-exec", SAGEMAKER_FULL_ACCESS_ARN).unwrap();
+        assert_eq!(iam.detach_role_policy("sagemaker-exec", SAGEMAKER_FULL_ACCESS_ARN).unwrap_err().code(), "NoSuchEntity");
+        assert!(iam.list_role_policies("sagemaker-exec").unwrap().is_empty());
         iam.delete_role("sagemaker-exec").unwrap();
         let gone = iam.get_role("sagemaker-exec").unwrap_err();
         assert_eq!((gone.code(), gone.http_status()), ("NoSuchEntity", 404));
