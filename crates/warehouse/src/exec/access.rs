@@ -30,6 +30,8 @@ pub(super) enum Need {
     /// `CREATE TABLE` on the schema.
     Create,
     Ownership,
+    /// Any privilege on the table (to see its definition).
+    Any,
 }
 
 /// The tables (as written) a statement reads or writes, with what each needs.
@@ -180,18 +182,28 @@ impl Session {
                 }
             }
         }
+        self.require_tables(&refs)?;
+        Ok(replaced)
+    }
+
+    /// `DESCRIBE TABLE` and the like: the current role must hold some privilege on the table.
+    pub(super) fn require_table_visible(&self, name: &ObjectName) -> Result<(), WarehouseError> {
+        self.require_tables(&[(name.clone(), Need::Any)])
+    }
+
+    fn require_tables(&self, refs: &[(ObjectName, Need)]) -> Result<(), WarehouseError> {
         if refs.is_empty() {
-            return Ok(replaced);
+            return Ok(());
         }
         let roles = self.effective_roles()?;
         if roles.contains(ACCOUNTADMIN) || roles.contains(SYSADMIN) {
-            return Ok(replaced);
+            return Ok(());
         }
         let owners: HashMap<String, String> = self.wh.catalog().databases()?.into_iter().map(|d| (d.0, d.2)).collect();
         for (name, need) in refs {
             let Ok((d, s, n)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) else { continue };
             let owner = |db: &str| owners.get(db).is_some_and(|o| roles.contains(o));
-            if need == Need::Create {
+            if *need == Need::Create {
                 if let Some((db, schema)) = self.resolve_schema(&d, &s)? {
                     if !owner(&db) && !self.has(&roles, "CREATE TABLE", "SCHEMA", &format!("{db}.{schema}"))? {
                         return Err(WarehouseError::Insufficient { kind: "schema", name: format!("{db}.{schema}") });
@@ -204,22 +216,22 @@ impl Session {
                 continue;
             }
             let key = format!("{db}.{schema}.{table}");
+            let holds = |p: &str| -> Result<bool, WarehouseError> { Ok(self.has(&roles, p, "TABLE", &key)? || self.has(&roles, p, "VIEW", &key)?) };
+            let anything = || ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"].iter().try_fold(false, |acc, p| Ok::<_, WarehouseError>(acc || holds(p)?));
             let allowed = match need {
-                Need::Privilege(p) => self.has(&roles, p, "TABLE", &key)? || self.has(&roles, p, "VIEW", &key)?,
+                Need::Privilege(p) => holds(p)?,
+                Need::Any => anything()?,
                 Need::Ownership | Need::Create => false,
             };
             if !allowed {
-                let anything = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"].iter().try_fold(false, |acc, p| {
-                    Ok::<_, WarehouseError>(acc || self.has(&roles, p, "TABLE", &key)? || self.has(&roles, p, "VIEW", &key)?)
-                })?;
-                return Err(if anything {
+                return Err(if anything()? {
                     WarehouseError::Insufficient { kind: "table", name: key }
                 } else {
                     WarehouseError::not_found("Object", key)
                 });
             }
         }
-        Ok(replaced)
+        Ok(())
     }
 
     fn has(&self, roles: &BTreeSet<String>, privilege: &str, kind: &str, key: &str) -> Result<bool, WarehouseError> {

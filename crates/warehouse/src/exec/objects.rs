@@ -196,6 +196,7 @@ impl Session {
     }
 
     pub(super) fn describe_table(&mut self, name: ObjectName) -> Result<QueryResult, WarehouseError> {
+        self.require_table_visible(&name)?;
         let (db, schema, table) = name.qualify(self.database.as_ref(), self.schema.as_ref())?;
         let sql = format!(
             "SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE database_name = {} AND schema_name = {} AND table_name = {} ORDER BY column_index",

@@ -179,6 +179,7 @@ fn tables_need_grants_for_roles_that_do_not_own_their_database() {
         "select 1 from (select a from t) x",
         "with x as (select 1 as a) select * from x join t using (a)",
         "select count(*) from range(3) r, d.public.t",
+        "describe table t",
     ] {
         let e = fails(&mut s, sql).to_string();
         assert!(e.contains("Object 'D.PUBLIC.T' does not exist or not authorized."), "{sql}: {e}");
@@ -192,6 +193,7 @@ fn tables_need_grants_for_roles_that_do_not_own_their_database() {
     run(&mut s, "grant select on table d.public.t to role analyst");
     run(&mut s, "use role analyst");
     assert_eq!(run(&mut s, "select b from t where a = 1").rows[0][0].as_deref(), Some("x"));
+    assert_eq!(run(&mut s, "describe table t").rows.len(), 2);
     for sql in ["insert into t values (2, 'y')", "delete from t", "update t set b = 'z'", "drop table t", "alter table t add column c int"] {
         let e = fails(&mut s, sql).to_string();
         assert!(e.contains("Insufficient privileges to operate on table 'D.PUBLIC.T'"), "{sql}: {e}");
