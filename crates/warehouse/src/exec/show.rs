@@ -182,9 +182,11 @@ impl Session {
         );
         let mut st = self.conn.prepare(&sql)?;
         let tables: Vec<(String, i64)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        // Like Snowflake, a role sees only the tables it holds some privilege on.
+        let visible = |t: &str| self.require_table_visible(&crate::sql::ObjectName(vec![db.clone(), schema.clone(), crate::sql::Ident::quoted(t)])).is_ok();
         let rows = tables
             .into_iter()
-            .filter(|t| like(pat, &t.0))
+            .filter(|t| like(pat, &t.0) && visible(&t.0))
             .map(|(n, rows)| vec![s(""), s(n), s(db.as_str()), s(schema.as_str()), s("TABLE"), s(""), s(""), s(rows.to_string()), s(""), s("")])
             .collect();
         Ok(QueryResult::table(&["created_on", "name", "database_name", "schema_name", "kind", "comment", "cluster_by", "rows", "bytes", "owner"], rows))

@@ -171,6 +171,7 @@ fn tables_need_grants_for_roles_that_do_not_own_their_database() {
     run(&mut s, "insert into t values (1, 'x')");
     run(&mut s, "use role analyst");
     run(&mut s, "use database d");
+    assert_eq!(run(&mut s, "show tables").rows.len(), 0, "tables without a grant are not listed");
     // Not granted: not even visible, however the name is written or wherever it appears.
     for sql in [
         "select * from t",
@@ -194,6 +195,7 @@ fn tables_need_grants_for_roles_that_do_not_own_their_database() {
     run(&mut s, "use role analyst");
     assert_eq!(run(&mut s, "select b from t where a = 1").rows[0][0].as_deref(), Some("x"));
     assert_eq!(run(&mut s, "describe table t").rows.len(), 2);
+    assert_eq!(run(&mut s, "show tables").rows.len(), 1);
     for sql in ["insert into t values (2, 'y')", "delete from t", "update t set b = 'z'", "drop table t", "alter table t add column c int"] {
         let e = fails(&mut s, sql).to_string();
         assert!(e.contains("Insufficient privileges to operate on table 'D.PUBLIC.T'"), "{sql}: {e}");
