@@ -15,7 +15,7 @@ use crate::result::QueryResult;
 use crate::session::Session;
 use crate::sql::ast::{CreateOpts, ShowScope, TaskAction, TaskDef, TaskProps};
 use crate::sql::lexer::{Tok, Token};
-use crate::sql::rewrite::{rewrite, RewriteContext};
+use crate::sql::rewrite::{rewrite, top_level_args, RewriteContext};
 use crate::sql::{literal, quote, Ident, ObjectName};
 use crate::tasks::now_ms;
 use crate::tasks::schedule::{next_after, to_ms, Schedule};
@@ -464,27 +464,6 @@ fn bad_argument(key: &str, wanted: &str) -> WarehouseError {
     WarehouseError::Invalid(format!("invalid value for argument {key} of function TASK_HISTORY: expected {wanted}"))
 }
 
-/// The arguments of a call, split at top-level commas.
-fn top_level_args(toks: &[Token]) -> Vec<&[Token]> {
-    if toks.is_empty() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0usize, 0usize);
-    for (i, t) in toks.iter().enumerate() {
-        match &t.tok {
-            Tok::Op(o) if o == "(" || o == "[" => depth += 1,
-            Tok::Op(o) if o == ")" || o == "]" => depth = depth.saturating_sub(1),
-            Tok::Op(o) if o == "," && depth == 0 => {
-                out.push(&toks[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&toks[start..]);
-    out
-}
 
 /// The history rows as a subquery with Snowflake's column names and types.
 fn history_subquery(rows: &[TaskRun], live: &HashMap<&str, &TaskRecord>) -> String {

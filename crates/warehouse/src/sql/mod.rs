@@ -3,6 +3,7 @@
 
 pub mod ast;
 mod cursor;
+mod flatten;
 mod function;
 pub mod ident;
 pub mod lexer;

@@ -36,10 +36,10 @@ const BLOCKED_CREATE: [&str; 12] = [
     "INTEGRATION", "NETWORK",
 ];
 /// Functions that would read or write the server's files, or are Snowflake-only.
-const BLOCKED_FUNCTIONS: [&str; 18] = [
+const BLOCKED_FUNCTIONS: [&str; 17] = [
     "READ_CSV", "READ_CSV_AUTO", "READ_PARQUET", "PARQUET_SCAN", "READ_JSON", "READ_JSON_AUTO",
     "READ_NDJSON", "READ_JSON_OBJECTS", "READ_TEXT", "READ_BLOB", "GLOB", "SNIFF_CSV", "PARQUET_METADATA",
-    "PARQUET_SCHEMA", "FLATTEN", "GENERATOR", "SYSTEM$WAIT", "GETENV",
+    "PARQUET_SCHEMA", "GENERATOR", "SYSTEM$WAIT", "GETENV",
 ];
 
 /// Snowflake function → DuckDB function of the same arguments.
@@ -168,6 +168,17 @@ pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, Wareh
                     if let Some((name, open)) = call_name(toks, at) {
                         let close = parens[&open];
                         if outer.is_none_or(|o| o == close + 1) {
+                            if name.0.len() == 1 && name.last().as_str() == "FLATTEN" {
+                                let sql = super::flatten::flatten_sql(&toks[open + 1..close], ctx)?;
+                                // The input names columns of the rows before it: a lateral join.
+                                if !out.trim_end().to_ascii_uppercase().ends_with("LATERAL") {
+                                    out.push_str("LATERAL ");
+                                }
+                                primary_start = out.len();
+                                out.push_str(&sql);
+                                i = outer.unwrap_or(close) + 1;
+                                continue;
+                            }
                             if let Some(sql) = ctx.table_function(&name, &toks[open + 1..close])? {
                                 primary_start = out.len();
                                 out.push_str(&sql);
@@ -401,4 +412,26 @@ fn create_like(toks: &[Token]) -> Result<Option<String>, WarehouseError> {
         target.sql(),
         source.sql()
     )))
+}
+
+/// The arguments of a call, split at top-level commas.
+pub(crate) fn top_level_args(toks: &[Token]) -> Vec<&[Token]> {
+    if toks.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, t) in toks.iter().enumerate() {
+        match &t.tok {
+            Tok::Op(o) if o == "(" || o == "[" => depth += 1,
+            Tok::Op(o) if o == ")" || o == "]" => depth = depth.saturating_sub(1),
+            Tok::Op(o) if o == "," && depth == 0 => {
+                out.push(&toks[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&toks[start..]);
+    out
 }

@@ -109,7 +109,7 @@ fn unsupported_constructs_are_named() {
     for (sql, named) in [
         ("copy into t from @stage", "COPY"),
         ("create stage s", "CREATE STAGE"),
-        ("select * from table(flatten(input => v))", "FLATTEN"),
+        ("select * from table(flatten(input => v, outer => true))", "FLATTEN with OUTER => TRUE"),
         ("select * from read_csv('/etc/passwd')", "READ_CSV"),
         ("select * from '/etc/passwd'", "FROM '<path>'"),
     ] {

@@ -224,3 +224,31 @@ fn tables_need_grants_for_roles_that_do_not_own_their_database() {
     run(&mut s, "use role analyst");
     assert!(fails(&mut s, "select * from d.public.t").to_string().contains("does not exist or not authorized"));
 }
+
+#[test]
+fn flatten_turns_arrays_and_objects_into_rows() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create database d");
+    run(&mut s, "create table recs (userid int, top_10_recommendations variant)");
+    run(&mut s, "insert into recs select 1, parse_json('[10, 20, 30]')");
+    run(&mut s, "insert into recs select 2, parse_json('{\"a\": [5], \"b\": \"x\"}')");
+    let r = run(&mut s, "select r.userid, f.index, f.value::int as movieid from recs r, lateral flatten(input => r.top_10_recommendations) f where r.userid = 1 order by f.index");
+    let rows: Vec<Vec<Option<&str>>> = r.rows.iter().map(|row| row.iter().map(|c| c.as_deref()).collect()).collect();
+    assert_eq!(rows, vec![vec![Some("1"), Some("0"), Some("10")], vec![Some("1"), Some("1"), Some("20")], vec![Some("1"), Some("2"), Some("30")]]);
+    assert_eq!(r.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["USERID", "INDEX", "MOVIEID"]);
+    let r = run(&mut s, "select f.key, f.path, f.index, f.value from recs, table(flatten(input => top_10_recommendations)) f where userid = 2 order by f.key");
+    assert_eq!(r.rows[0], vec![Some("a".into()), Some("a".into()), None, Some("[5]".into())]);
+    assert_eq!(r.rows[1], vec![Some("b".into()), Some("b".into()), None, Some("\"x\"".into())]);
+    let r = run(&mut s, "select f.path, f.value::int, f.this from recs, lateral flatten(input => top_10_recommendations, path => 'a') f where userid = 2");
+    assert_eq!(r.rows, vec![vec![Some("a[0]".into()), Some("5".into()), Some("[5]".into())]]);
+    assert_eq!(run(&mut s, "select count(*) from recs, lateral flatten(top_10_recommendations) f").rows[0][0].as_deref(), Some("5"));
+    for (sql, named) in [
+        ("select * from recs, lateral flatten(input => top_10_recommendations, outer => true) f", "OUTER => TRUE"),
+        ("select * from recs, lateral flatten(input => top_10_recommendations, path => 'a''; x') f", "invalid FLATTEN path"),
+        ("select * from recs, lateral flatten(nonsense => 1) f", "FLATTEN takes INPUT"),
+    ] {
+        let e = fails(&mut s, sql).to_string();
+        assert!(e.contains(named), "{sql}: {e}");
+    }
+}
