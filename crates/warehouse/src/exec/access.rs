@@ -90,8 +90,21 @@ pub(super) fn table_refs(toks: &[Token]) -> Vec<(ObjectName, Need)> {
         }
     }
 
+    // `extract(year from ts)`, `trim(both 'x' from s)`: FROM inside these calls names no table.
+    let mut enclosing: Vec<usize> = Vec::new();
+    let mut in_call_from = vec![false; toks.len()];
     for (i, t) in toks.iter().enumerate() {
-        if !(t.tok.is_kw("FROM") || t.tok.is_kw("JOIN") || t.tok.is_kw("USING")) {
+        if t.tok.is_op("(") {
+            enclosing.push(i);
+        } else if t.tok.is_op(")") {
+            enclosing.pop();
+        } else if t.tok.is_kw("FROM") {
+            let callee = enclosing.last().and_then(|&o| o.checked_sub(1)).map(|f| &toks[f].tok);
+            in_call_from[i] = callee.is_some_and(|c| ["EXTRACT", "TRIM", "SUBSTRING", "OVERLAY", "POSITION"].iter().any(|k| c.is_kw(k)));
+        }
+    }
+    for (i, t) in toks.iter().enumerate() {
+        if !(t.tok.is_kw("FROM") || t.tok.is_kw("JOIN") || t.tok.is_kw("USING")) || in_call_from[i] {
             continue;
         }
         let mut j = i + 1;
@@ -282,6 +295,7 @@ mod tests {
         assert_eq!(refs("select * from range(10) t(i), (select 1) x, \"Quoted\""), vec![("Quoted".into(), SEL)]);
         assert_eq!(refs("with r as (select * from ratings), s (a) as (select 1) select * from r join s using (a)"), vec![("RATINGS".into(), SEL)]);
         assert_eq!(refs("select 1"), vec![]);
+        assert_eq!(refs("select extract(year from ts), trim(both 'x' from s) from t"), vec![("T".into(), SEL)]);
     }
 
     #[test]
