@@ -2,6 +2,7 @@
 //! access keys and session credentials. Every mutation is one transaction.
 
 mod credentials_file;
+mod holders;
 mod managed;
 mod roles;
 mod users;

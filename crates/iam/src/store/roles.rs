@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 
+use super::holders::Holder;
 use super::{from_unix, managed_policy, validate_name, Iam};
 use crate::policy::{PolicyDocument, PolicyKind};
 use crate::{random, IamError};
@@ -134,44 +135,13 @@ impl Iam {
     }
 
     /// `PutRolePolicy`: adds or replaces an inline permission policy.
-    pub fn put_role_policy(
-        &self,
-        role_name: &str,
-        policy_name: &str,
-        policy_document: &str,
-    ) -> Result<(), IamError> {
-        validate_name("policyName", policy_name, 128)?;
-        PolicyDocument::parse(policy_document, PolicyKind::Identity)?;
-        self.tx(|tx| {
-            if self.load_role(tx, role_name)?.is_none() {
-                return Err(no_such_role(role_name));
-            }
-            tx.execute(
-                "INSERT INTO iam_role_policies (role_name, policy_name, document) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (role_name, policy_name) DO UPDATE SET document = excluded.document",
-                params![role_name, policy_name, policy_document],
-            )?;
-            Ok(())
-        })
+    pub fn put_role_policy(&self, role_name: &str, policy_name: &str, policy_document: &str) -> Result<(), IamError> {
+        self.put_policy(Holder::Role, role_name, policy_name, policy_document)
     }
 
     /// `AttachRolePolicy` with one of the built-in managed policies.
     pub fn attach_role_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), IamError> {
-        if managed_policy(policy_arn).is_none() {
-            return Err(IamError::NoSuchEntity(format!(
-                "Policy {policy_arn} does not exist or is not attachable."
-            )));
-        }
-        self.tx(|tx| {
-            if self.load_role(tx, role_name)?.is_none() {
-                return Err(no_such_role(role_name));
-            }
-            tx.execute(
-                "INSERT OR IGNORE INTO iam_role_attached (role_name, policy_arn) VALUES (?1, ?2)",
-                params![role_name, policy_arn],
-            )?;
-            Ok(())
-        })
+        self.attach_policy(Holder::Role, role_name, policy_arn)
     }
 
     /// `ListRolePolicies`: inline policy names.

@@ -3,9 +3,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 
+use super::holders::Holder;
 use super::roles::policies_of;
-use super::{from_unix, managed_policy, validate_name, Iam, ADMINISTRATOR_ACCESS_ARN};
-use crate::policy::{PolicyDocument, PolicyKind};
+use super::{from_unix, validate_name, Iam, ADMINISTRATOR_ACCESS_ARN};
 use crate::{random, IamError, SecretKey};
 
 /// The user recpipe creates on its first start to administer the local cloud.
@@ -93,44 +93,13 @@ impl Iam {
     }
 
     /// `PutUserPolicy`.
-    pub fn put_user_policy(
-        &self,
-        user_name: &str,
-        policy_name: &str,
-        policy_document: &str,
-    ) -> Result<(), IamError> {
-        validate_name("policyName", policy_name, 128)?;
-        PolicyDocument::parse(policy_document, PolicyKind::Identity)?;
-        self.tx(|tx| {
-            if self.load_user(tx, user_name)?.is_none() {
-                return Err(no_such_user(user_name));
-            }
-            tx.execute(
-                "INSERT INTO iam_user_policies (user_name, policy_name, document) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (user_name, policy_name) DO UPDATE SET document = excluded.document",
-                params![user_name, policy_name, policy_document],
-            )?;
-            Ok(())
-        })
+    pub fn put_user_policy(&self, user_name: &str, policy_name: &str, policy_document: &str) -> Result<(), IamError> {
+        self.put_policy(Holder::User, user_name, policy_name, policy_document)
     }
 
     /// `AttachUserPolicy` with a built-in managed policy.
     pub fn attach_user_policy(&self, user_name: &str, policy_arn: &str) -> Result<(), IamError> {
-        if managed_policy(policy_arn).is_none() {
-            return Err(IamError::NoSuchEntity(format!(
-                "Policy {policy_arn} does not exist or is not attachable."
-            )));
-        }
-        self.tx(|tx| {
-            if self.load_user(tx, user_name)?.is_none() {
-                return Err(no_such_user(user_name));
-            }
-            tx.execute(
-                "INSERT OR IGNORE INTO iam_user_attached (user_name, policy_arn) VALUES (?1, ?2)",
-                params![user_name, policy_arn],
-            )?;
-            Ok(())
-        })
+        self.attach_policy(Holder::User, user_name, policy_arn)
     }
 
     /// `CreateAccessKey`: a new `AKIA...` id and 40-character secret, returned once here and
