@@ -127,6 +127,22 @@ impl Client {
     }
 
     /// One SageMaker JSON 1.1 operation.
+    /// Every item of a paginated `List*` call: `request` is sent with `MaxResults` 100 and each
+    /// `NextToken` until none comes back; `items` names the array in each page.
+    pub async fn list_all(&self, operation: &str, request: Value, items: &str) -> anyhow::Result<Vec<Value>> {
+        let mut all = Vec::new();
+        let mut req = request;
+        req["MaxResults"] = serde_json::json!(100);
+        loop {
+            let page = self.call(operation, req.clone()).await?;
+            all.extend(page[items].as_array().cloned().unwrap_or_default());
+            match page["NextToken"].as_str() {
+                Some(t) => req["NextToken"] = serde_json::json!(t),
+                None => return Ok(all),
+            }
+        }
+    }
+
     pub async fn call(&self, operation: &str, input: Value) -> anyhow::Result<Value> {
         let headers = vec![
             ("Content-Type".to_string(), "application/x-amz-json-1.1".to_string()),

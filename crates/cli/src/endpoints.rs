@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::Subcommand;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::client::{print_table, runtime, text, time_text, Client, ServerArgs};
 
@@ -112,20 +112,7 @@ pub fn run(cmd: EndpointsCommand) -> anyhow::Result<()> {
 }
 
 async fn list(c: &Client, as_json: bool) -> anyhow::Result<()> {
-    let mut all: Vec<Value> = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut req = json!({"MaxResults": 100});
-        if let Some(t) = &token {
-            req["NextToken"] = json!(t);
-        }
-        let page = c.call("ListEndpoints", req).await?;
-        all.extend(page["Endpoints"].as_array().cloned().unwrap_or_default());
-        match page["NextToken"].as_str() {
-            Some(t) => token = Some(t.to_string()),
-            None => break,
-        }
-    }
+    let all = c.list_all("ListEndpoints", json!({}), "Endpoints").await?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {

@@ -75,26 +75,14 @@ pub fn run(cmd: JobsCommand) -> anyhow::Result<()> {
 }
 
 async fn list(c: &Client, status: Option<String>, name_contains: Option<String>, as_json: bool) -> anyhow::Result<()> {
-    let mut all = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut req = json!({"MaxResults": 100, "SortBy": "CreationTime", "SortOrder": "Descending"});
-        if let Some(s) = &status {
-            req["StatusEquals"] = json!(s);
-        }
-        if let Some(n) = &name_contains {
-            req["NameContains"] = json!(n);
-        }
-        if let Some(t) = &token {
-            req["NextToken"] = json!(t);
-        }
-        let page = c.call("ListTrainingJobs", req).await?;
-        all.extend(page["TrainingJobSummaries"].as_array().cloned().unwrap_or_default());
-        match page["NextToken"].as_str() {
-            Some(t) => token = Some(t.to_string()),
-            None => break,
-        }
+    let mut req = json!({"SortBy": "CreationTime", "SortOrder": "Descending"});
+    if let Some(s) = &status {
+        req["StatusEquals"] = json!(s);
     }
+    if let Some(n) = &name_contains {
+        req["NameContains"] = json!(n);
+    }
+    let all = c.list_all("ListTrainingJobs", req, "TrainingJobSummaries").await?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());

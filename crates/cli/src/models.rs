@@ -35,20 +35,7 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
         match cmd {
             ModelsCommand::List { server, json } => {
                 let c = Client::new(&server)?;
-                let mut all = Vec::new();
-                let mut token: Option<String> = None;
-                loop {
-                    let mut req = json!({"MaxResults": 100});
-                    if let Some(t) = &token {
-                        req["NextToken"] = json!(t);
-                    }
-                    let page = c.call("ListModels", req).await?;
-                    all.extend(page["Models"].as_array().cloned().unwrap_or_default());
-                    match page["NextToken"].as_str() {
-                        Some(t) => token = Some(t.to_string()),
-                        None => break,
-                    }
-                }
+                let all = c.list_all("ListModels", json!({}), "Models").await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&all)?);
                 } else {
