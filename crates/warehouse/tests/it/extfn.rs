@@ -143,13 +143,8 @@ fn https_functions_verify_the_server() {
         }
         let f = fixture_with(warehouse::WarehouseConfig { call, ..warehouse::WarehouseConfig::default() });
         let (base, _rt) = serve_tls(Arc::clone(&f.iam));
-        let account = f.iam.account_id().to_string();
         let mut s = f.admin();
-        run(&mut s, "create database d");
-        run(&mut s, &format!("create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::{account}:role/{ROLE}' api_allowed_prefixes = ('{base}/')"));
-        let d = run(&mut s, "describe integration i");
-        let prop = |p: &str| d.rows.iter().find(|r| r[0].as_deref() == Some(p)).and_then(|r| r[2].clone()).unwrap();
-        f.iam.create_role(ROLE, &trust(&prop("API_AWS_IAM_USER_ARN"), &prop("API_AWS_EXTERNAL_ID")), None).unwrap();
+        trusted_integration(&f, &mut s, &base);
         run(&mut s, &format!("create external function echo(name varchar, n number) returns variant api_integration = i as '{base}/dev/echo'"));
         if trusted {
             let r = run(&mut s, "select echo('tls', i) from range(3) t(i)");
@@ -163,6 +158,17 @@ fn https_functions_verify_the_server() {
             assert!(t.elapsed() < Duration::from_secs(4), "refused certificates are not retried");
         }
     }
+}
+
+/// `create database d` and an integration `i` admitting `{base}/`, whose role `ROLE` trusts
+/// the integration's IAM user with its external id (the lab's trust step done).
+fn trusted_integration(f: &Fixture, s: &mut warehouse::Session, base: &str) {
+    let account = f.iam.account_id().to_string();
+    run(s, "create database d");
+    run(s, &format!("create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::{account}:role/{ROLE}' api_allowed_prefixes = ('{base}/')"));
+    let d = run(s, "describe integration i");
+    let prop = |p: &str| d.rows.iter().find(|r| r[0].as_deref() == Some(p)).and_then(|r| r[2].clone()).unwrap();
+    f.iam.create_role(ROLE, &trust(&prop("API_AWS_IAM_USER_ARN"), &prop("API_AWS_EXTERNAL_ID")), None).unwrap();
 }
 
 const ROLE: &str = "ef-role";
@@ -277,14 +283,8 @@ fn calls_are_signed_batched_retried_and_polled() {
 fn throughput_of_a_trivial_function() {
     let f = fixture();
     let (base, _seen, _rt) = serve(Arc::clone(&f.iam));
-    let account = f.iam.account_id().to_string();
-    let user = f.wh.integration_user_arn().to_string();
     let mut s = f.admin();
-    run(&mut s, "create database d");
-    run(&mut s, &format!("create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::{account}:role/{ROLE}' api_allowed_prefixes = ('{base}/')"));
-    let d = run(&mut s, "describe integration i");
-    let ext = d.rows.iter().find(|r| r[0].as_deref() == Some("API_AWS_EXTERNAL_ID")).and_then(|r| r[2].clone()).unwrap();
-    f.iam.create_role(ROLE, &trust(&user, &ext), None).unwrap();
+    trusted_integration(&f, &mut s, &base);
     run(&mut s, &format!("create external function echo(n number) returns variant api_integration = i as '{base}/dev/echo'"));
     let t = std::time::Instant::now();
     let r = run(&mut s, "select count(echo(i)) from range(100000) t(i)");
@@ -298,14 +298,8 @@ fn throughput_of_a_trivial_function() {
 fn external_functions_run_inside_tasks() {
     let f = fixture();
     let (base, seen, _rt) = serve(Arc::clone(&f.iam));
-    let account = f.iam.account_id().to_string();
-    let user = f.wh.integration_user_arn().to_string();
     let mut s = f.admin();
-    run(&mut s, "create database d");
-    run(&mut s, &format!("create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::{account}:role/{ROLE}' api_allowed_prefixes = ('{base}/')"));
-    let d = run(&mut s, "describe integration i");
-    let ext = d.rows.iter().find(|r| r[0].as_deref() == Some("API_AWS_EXTERNAL_ID")).and_then(|r| r[2].clone()).unwrap();
-    f.iam.create_role(ROLE, &trust(&user, &ext), None).unwrap();
+    trusted_integration(&f, &mut s, &base);
     run(&mut s, &format!("create external function echo(name varchar, n number) returns variant context_headers = (current_role) api_integration = i as '{base}/dev/echo'"));
     run(&mut s, "create table out (v variant)");
     run(&mut s, "create task call_echo as insert into out select echo('task', 1)");
