@@ -33,18 +33,7 @@ impl Warehouse {
             .catalog()
             .user(&name)?
             .ok_or_else(|| WarehouseError::not_found("User", &name))?;
-        let mut s = Session {
-            wh: self.clone(),
-            user: name,
-            role: PUBLIC.into(),
-            database: None,
-            schema: None,
-            warehouse: None,
-            conn: self.new_connection()?,
-            applied: None,
-            current_statement: String::new(),
-            arrow_results: false,
-        };
+        let mut s = self.bare_session(name, PUBLIC.into())?;
         let role = role.map(str::to_uppercase).or(default_role).unwrap_or_else(|| PUBLIC.into());
         s.set_role(&role)?;
         Ok(s)
@@ -53,10 +42,15 @@ impl Warehouse {
     /// A session of the user tasks run as (`SYSTEM`, as in Snowflake's query history) acting as
     /// `role`, the task's owner. `SYSTEM` is no catalog user: nobody can log in as it.
     pub(crate) fn system_session(&self, role: &str) -> Result<Session, WarehouseError> {
+        self.bare_session(crate::tasks::TASK_USER.into(), role.to_string())
+    }
+
+    /// A session with its own connection and no context; `role` is taken as given.
+    fn bare_session(&self, user: String, role: String) -> Result<Session, WarehouseError> {
         Ok(Session {
             wh: self.clone(),
-            user: crate::tasks::TASK_USER.into(),
-            role: role.to_string(),
+            user,
+            role,
             database: None,
             schema: None,
             warehouse: None,
