@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::catalog::{ACCOUNTADMIN, SYSADMIN};
 use crate::session::Session;
 use crate::sql::lexer::{Tok, Token};
+use crate::sql::rewrite::match_parens;
 use crate::sql::{Ident, ObjectName};
 use crate::WarehouseError;
 
@@ -35,8 +36,8 @@ pub(super) enum Need {
 }
 
 /// The tables (as written) a statement reads or writes, with what each needs.
-pub(super) fn table_refs(toks: &[Token]) -> Vec<(ObjectName, Need)> {
-    let parens = match_parens(toks);
+pub(super) fn table_refs(toks: &[Token]) -> Result<Vec<(ObjectName, Need)>, WarehouseError> {
+    let parens = match_parens(toks)?;
     let mut out = Vec::new();
     let mut targets = HashSet::new();
     // A write target right after the statement's leading words.
@@ -146,7 +147,7 @@ pub(super) fn table_refs(toks: &[Token]) -> Vec<(ObjectName, Need)> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// `a`, `a.b` or `a.b.c` starting at `at`: the name and the index after it.
@@ -163,27 +164,13 @@ fn dotted_name(toks: &[Token], at: usize) -> Option<(ObjectName, usize)> {
     Some((ObjectName(parts), j))
 }
 
-fn match_parens(toks: &[Token]) -> HashMap<usize, usize> {
-    let (mut stack, mut out) = (Vec::new(), HashMap::new());
-    for (i, t) in toks.iter().enumerate() {
-        if t.tok.is_op("(") {
-            stack.push(i);
-        } else if t.tok.is_op(")") {
-            if let Some(o) = stack.pop() {
-                out.insert(o, i);
-            }
-        }
-    }
-    out
-}
-
 impl Session {
     /// Refuses the statement unless the current role may do what it does to every table it
     /// names. Names that resolve to no table are left to the engine (it reports them). Returns
     /// the existing tables the statement drops, replaces or renames (`D.S.T`): their grants go
     /// once it has run, so a new table of the same name starts without them.
     pub(super) fn check_table_access(&self, toks: &[Token]) -> Result<Vec<String>, WarehouseError> {
-        let refs = table_refs(toks);
+        let refs = table_refs(toks)?;
         let mut replaced = Vec::new();
         let ends_grants = toks.first().is_some_and(|t| !t.tok.is_kw("ALTER")) || toks.iter().any(|t| t.tok.is_kw("RENAME"));
         for (name, need) in &refs {
@@ -281,7 +268,7 @@ mod tests {
 
     fn refs(sql: &str) -> Vec<(String, Need)> {
         let toks = crate::sql::lexer::lex(sql).unwrap();
-        table_refs(&toks).into_iter().map(|(n, need)| (n.to_string(), need)).collect()
+        table_refs(&toks).unwrap().into_iter().map(|(n, need)| (n.to_string(), need)).collect()
     }
 
     const SEL: Need = Need::Privilege("SELECT");

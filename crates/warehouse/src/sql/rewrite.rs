@@ -58,7 +58,7 @@ fn function_alias(name: &str) -> Option<&'static str> {
 }
 
 /// Index of the matching `)` for each `(` (and `]` for `[`).
-fn match_parens(toks: &[Token]) -> Result<HashMap<usize, usize>, WarehouseError> {
+pub(crate) fn match_parens(toks: &[Token]) -> Result<HashMap<usize, usize>, WarehouseError> {
     let mut stack = Vec::new();
     let mut out = HashMap::new();
     for (i, t) in toks.iter().enumerate() {
