@@ -169,11 +169,15 @@ impl SqlClient {
     /// server returns; the final 200 answer (metadata and, for JSON, the first partition).
     fn submit_and_wait(&mut self, statement: &str, count: usize, arrow: bool) -> Result<Value, SqlApiError> {
         let mut body = json!({ "statement": statement });
+        let mut parameters = serde_json::Map::new();
         if count != 1 {
-            body["parameters"] = json!({ "MULTI_STATEMENT_COUNT": count });
+            parameters.insert("MULTI_STATEMENT_COUNT".into(), json!(count));
         }
         if arrow {
-            body["parameters"] = json!({ "QUERY_RESULT_FORMAT": "ARROW" });
+            parameters.insert("QUERY_RESULT_FORMAT".into(), json!("ARROW"));
+        }
+        if !parameters.is_empty() {
+            body["parameters"] = Value::Object(parameters);
         }
         for k in ["database", "schema", "warehouse"] {
             if let Some(v) = self.context.get(k).and_then(|v| v.as_str()) {
