@@ -106,6 +106,10 @@ enum ContainerCommand {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
         host: std::net::IpAddr,
+        /// Also serve on a Unix-domain socket at this path (owner-only; the control plane
+        /// forwards invocations over it).
+        #[arg(long)]
+        socket: Option<std::path::PathBuf>,
     },
 }
 
@@ -133,10 +137,10 @@ fn main() -> anyhow::Result<()> {
             let code = container::train::run_cli(&ml_root);
             std::process::exit(code);
         }
-        Command::Container(ContainerCommand::Serve { ml_root, port, host }) => {
+        Command::Container(ContainerCommand::Serve { ml_root, port, host, socket }) => {
             // One line on stderr, whatever RUST_BACKTRACE says: the control plane reports the
             // last line of a serving process's stderr as the endpoint's FailureReason.
-            if let Err(e) = container::serve::run_cli(&ml_root, std::net::SocketAddr::new(host, port)) {
+            if let Err(e) = container::serve::run_cli(&ml_root, std::net::SocketAddr::new(host, port), socket.as_deref()) {
                 eprintln!("serving failed: {e}");
                 std::process::exit(1);
             }

@@ -4,6 +4,10 @@
 //! is loaded and 200 with an empty body after. `POST /invocations` takes `text/csv` or
 //! `application/json` (see `invocations`), bodies up to 5,242,880 bytes (413 beyond). SIGTERM or
 //! Ctrl-C stops accepting connections and lets requests in flight finish.
+//!
+//! With a socket path the same routes are also served on a Unix-domain socket (owner-only): the
+//! control plane forwards invocations that way, which costs the kernel much less per request than
+//! loopback TCP. The TCP port stays the contract (`/ping` health checks use it).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,8 @@ pub const MAX_BODY_BYTES: usize = 5_242_880;
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot listen on the socket {path}: {source}")]
+    BindUnix { path: String, source: std::io::Error },
     #[error("{path}: no model found (expected {} or model.tar.gz)", modelfile::FILE_NAME)]
     NoModel { path: String },
     #[error("{path}: cannot extract the model archive: {source}")]
@@ -109,12 +115,17 @@ async fn invocations(State(model): State<Loaded>, headers: HeaderMap, body: Byte
     }
 }
 
-/// Binds, loads the model in the background and serves until SIGTERM/Ctrl-C. A model that cannot
-/// be loaded ends the process with an error (the endpoint then fails with that reason).
-pub async fn serve(ml_root: PathBuf, addr: SocketAddr) -> Result<(), ServeError> {
+/// Binds (the TCP address, and the Unix-domain socket at `socket` when given), loads the model in
+/// the background and serves until SIGTERM/Ctrl-C. A model that cannot be loaded ends the process
+/// with an error (the endpoint then fails with that reason).
+pub async fn serve(ml_root: PathBuf, addr: SocketAddr, socket: Option<PathBuf>) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     println!("listening on http://{local}");
+    let unix = match &socket {
+        Some(path) => Some(bind_unix(path)?),
+        None => None,
+    };
     let slot: Loaded = Arc::new(OnceLock::new());
     let model_dir = MlRoot::new(ml_root).model_dir();
     let load = tokio::task::spawn_blocking({
@@ -133,38 +144,62 @@ pub async fn serve(ml_root: PathBuf, addr: SocketAddr) -> Result<(), ServeError>
             Ok(())
         }
     });
-    let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<ServeError>();
-    tokio::spawn(async move {
-        match load.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                let _ = failed_tx.send(e);
-            }
-            Err(join) => {
-                let _ = failed_tx.send(ServeError::Io(std::io::Error::other(join.to_string())));
-            }
-        }
-    });
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<Option<ServeError>>();
-    tokio::spawn(async move {
-        let outcome = tokio::select! {
-            _ = shutdown_signal() => None,
-            Ok(e) = failed_rx => Some(e),
+    // A signal or a failed load stops both listeners; the failure (if any) is the outcome.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let outcome = tokio::spawn(async move {
+        let signal = shutdown_signal();
+        tokio::pin!(signal);
+        let failed = tokio::select! {
+            _ = &mut signal => None,
+            loaded = load => match loaded {
+                Ok(Ok(())) => {
+                    // Loaded: now only a signal stops the server.
+                    signal.await;
+                    None
+                }
+                Ok(Err(e)) => Some(e),
+                Err(join) => Some(ServeError::Io(std::io::Error::other(join.to_string()))),
+            },
         };
-        let _ = stop_tx.send(outcome);
+        println!("shutting down");
+        let _ = stop_tx.send(true);
+        failed
     });
-    let (err_tx, err_rx) = tokio::sync::oneshot::channel();
-    axum::serve(listener, router(slot))
-        .with_graceful_shutdown(async move {
-            let outcome = stop_rx.await.ok().flatten();
-            println!("shutting down");
-            let _ = err_tx.send(outcome);
-        })
-        .await?;
-    match err_rx.await.ok().flatten() {
-        Some(e) => Err(e),
-        None => Ok(()),
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let tcp = axum::serve(listener, router(slot.clone())).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let served = match unix {
+        Some(unix) => {
+            let uds = axum::serve(unix, router(slot)).with_graceful_shutdown(stopped(stop_rx));
+            tokio::try_join!(std::future::IntoFuture::into_future(tcp), std::future::IntoFuture::into_future(uds)).map(|_| ())
+        }
+        None => tcp.await,
+    };
+    if let Some(path) = &socket {
+        let _ = std::fs::remove_file(path);
     }
+    served?;
+    match outcome.await {
+        Ok(Some(e)) => Err(e),
+        Ok(None) => Ok(()),
+        Err(join) => Err(ServeError::Io(std::io::Error::other(join.to_string()))),
+    }
+}
+
+/// Binds a Unix-domain socket at `path` (a stale socket file from an earlier run is replaced),
+/// readable and writable by the owner only.
+fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, ServeError> {
+    let err = |source| ServeError::BindUnix { path: path.display().to_string(), source };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()) => std::fs::remove_file(path).map_err(err)?,
+        Ok(_) => return Err(err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a file that is not a socket is in the way"))),
+        Err(_) => {}
+    }
+    let listener = tokio::net::UnixListener::bind(path).map_err(err)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(err)?;
+    println!("listening on unix:{}", path.display());
+    Ok(listener)
 }
 
 async fn shutdown_signal() {
@@ -182,7 +217,7 @@ async fn shutdown_signal() {
 }
 
 /// Entry point for the CLI: a multi-threaded runtime around [`serve`].
-pub fn run_cli(ml_root: &Path, addr: SocketAddr) -> Result<(), ServeError> {
+pub fn run_cli(ml_root: &Path, addr: SocketAddr, socket: Option<&Path>) -> Result<(), ServeError> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(serve(ml_root.to_path_buf(), addr))
+    rt.block_on(serve(ml_root.to_path_buf(), addr, socket.map(Path::to_path_buf)))
 }

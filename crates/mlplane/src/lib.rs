@@ -57,6 +57,9 @@ pub struct MlplaneConfig {
     pub s3: Option<S3Config>,
     /// How jobs reach the warehouse; `None`: jobs that name tables fail saying so.
     pub warehouse_access: Option<WarehouseAccess>,
+    /// Forward invocations to serving processes over Unix-domain sockets (beside their TCP
+    /// port) instead of loopback TCP.
+    pub unix_sockets: bool,
 }
 
 impl std::fmt::Debug for MlplaneConfig {
@@ -71,6 +74,7 @@ impl std::fmt::Debug for MlplaneConfig {
             .field("tick", &self.tick)
             .field("s3", &self.s3)
             .field("warehouse_access", &self.warehouse_access.is_some())
+            .field("unix_sockets", &self.unix_sockets)
             .finish()
     }
 }
@@ -87,6 +91,7 @@ impl Default for MlplaneConfig {
             tick: Duration::from_millis(100),
             s3: None,
             warehouse_access: None,
+            unix_sockets: true,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{MlplaneError, Result};
 /// `<binary> <args...>` with stdout and stderr piped. The child is SIGKILLed when its [`Child`]
 /// handle drops and, through `PR_SET_PDEATHSIG`, when this process dies (even by SIGKILL), so a
 /// killed server never leaves jobs or serving processes behind.
-pub fn spawn(binary: &Path, args: &[&str], ml_root: &Path, env: &[(&str, &str)]) -> Result<Child> {
+pub fn spawn(binary: &Path, args: &[impl AsRef<std::ffi::OsStr>], ml_root: &Path, env: &[(&str, &str)]) -> Result<Child> {
     let mut cmd = Command::new(binary);
     cmd.args(args)
         .arg("--ml-root")

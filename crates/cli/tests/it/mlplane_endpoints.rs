@@ -33,6 +33,13 @@ async fn an_endpoint_serves_round_robin_and_restarts_a_killed_process() {
     }
     let served: Vec<u64> = p.plane.endpoint_instances("ep").iter().map(|i| i.served).collect();
     assert_eq!(served, [5, 5]);
+    // They were forwarded over each process's owner-only Unix-domain socket.
+    for i in p.plane.endpoint_instances("ep") {
+        let socket = i.socket.expect("a socket by default");
+        assert!(socket.starts_with(p.path().join("endpoints/ep")), "{}", socket.display());
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "{}", socket.display());
+    }
 
     // The container's own error comes back as ModelError with its message.
     let err = ApiError::from(p.invoke("ep", "1,ten\n").await.unwrap_err());
@@ -75,6 +82,28 @@ async fn an_endpoint_serves_round_robin_and_restarts_a_killed_process() {
     }
     p.plane.delete_endpoint_config("c1").await.unwrap();
     p.plane.delete_model("m1").await.unwrap();
+    p.plane.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocations_go_over_loopback_tcp_when_sockets_are_off() {
+    let p = Plane::open(mlplane::MlplaneConfig { unix_sockets: false, ..fast_config() }).await;
+    let url = p.trained_model("tcp-train", "8").await;
+    p.model_and_config("m1", "c1", &url, 1).await;
+    p.plane.create_endpoint(CreateEndpointRequest { endpoint_name: Some("ep".into()), endpoint_config_name: Some("c1".into()), tags: None }).await.unwrap();
+    let d = p.wait_endpoint("ep", |d| d.endpoint_status != EndpointStatus::Creating).await;
+    assert_eq!(d.endpoint_status, EndpointStatus::InService, "{:?}", d.failure_reason);
+    let inst = p.plane.endpoint_instances("ep").remove(0);
+    assert_eq!(inst.socket, None);
+    assert!(!p.path().join("endpoints/ep").join(&inst.label).join("serve.sock").exists());
+    let unpacked = p.path().join("model-check");
+    container::unpack(&p.plane.objects().local_path(&mlplane::S3Url::parse(&url).unwrap()).unwrap(), &unpacked).unwrap();
+    let model = recommender::modelfile::load(&unpacked.join("model.rpmf")).unwrap();
+    for _ in 0..3 {
+        let r = p.invoke("ep", "1,10\n").await.unwrap();
+        assert_eq!(std::str::from_utf8(&r.body).unwrap().trim().parse::<f32>().unwrap(), model.predict(1, 10).rating);
+    }
+    assert_eq!(p.plane.endpoint_instances("ep")[0].served, 3);
     p.plane.shutdown().await;
 }
 

@@ -78,6 +78,8 @@ pub struct Instance {
     pub variant: String,
     pub dir: PathBuf,
     pub addr: SocketAddr,
+    /// The Unix-domain socket invocations are forwarded over, when the process has one.
+    pub socket: Option<PathBuf>,
     pub pid: u32,
     /// Keep-alive connections for invocations.
     pub(crate) conns: super::invoke::Conns,
@@ -99,6 +101,7 @@ pub struct InstanceInfo {
     pub label: String,
     pub variant: String,
     pub addr: SocketAddr,
+    pub socket: Option<PathBuf>,
     pub pid: u32,
     pub served: u64,
 }
@@ -143,7 +146,14 @@ impl Fleet {
     pub fn instances(&self) -> Vec<InstanceInfo> {
         self.route()
             .iter()
-            .map(|i| InstanceInfo { label: i.label.clone(), variant: i.variant.clone(), addr: i.addr, pid: i.pid, served: i.served.load(Ordering::Relaxed) })
+            .map(|i| InstanceInfo {
+                label: i.label.clone(),
+                variant: i.variant.clone(),
+                addr: i.addr,
+                socket: i.socket.clone(),
+                pid: i.pid,
+                served: i.served.load(Ordering::Relaxed),
+            })
             .collect()
     }
 
@@ -205,7 +215,14 @@ impl Instance {
 /// printed its address. Health is checked separately ([`wait_healthy`]).
 async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &str, dir: &Path, restarts: u32) -> Result<Instance> {
     let log = plane.data_dir.join("endpoints").join(endpoint).join("log");
-    let mut child = process::spawn(&plane.binary, &["container", "serve", "--port", "0"], dir, &[])?;
+    // A socket path must fit `sun_path` (108 bytes with its NUL); a longer one means TCP.
+    let socket = dir.join("serve.sock");
+    let socket = (plane.config.unix_sockets && socket.as_os_str().len() < 100).then_some(socket);
+    let mut args: Vec<&std::ffi::OsStr> = ["container", "serve", "--port", "0"].iter().map(std::ffi::OsStr::new).collect();
+    if let Some(s) = &socket {
+        args.extend([std::ffi::OsStr::new("--socket"), s.as_os_str()]);
+    }
+    let mut child = process::spawn(&plane.binary, &args, dir, &[])?;
     let pid = child.id().unwrap_or(0);
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
@@ -226,7 +243,8 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
     }
     let mut reader = tokio::io::BufReader::new(stdout);
     let mut line = String::new();
-    let addr = loop {
+    let (mut addr, mut unix) = (None, None);
+    while addr.is_none() || (socket.is_some() && unix.is_none()) {
         line.clear();
         let n = tokio::time::timeout(plane.config.health_deadline, reader.read_line(&mut line))
             .await
@@ -239,9 +257,12 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
             return Err(MlplaneError::Internal(format!("the serving process exited with {} before listening: {why}", process::describe_exit(status))));
         }
         if let Some(a) = line.trim().strip_prefix("listening on http://") {
-            break a.parse::<SocketAddr>().map_err(|e| MlplaneError::Internal(format!("serving process printed a bad address {a:?}: {e}")))?;
+            addr = Some(a.parse::<SocketAddr>().map_err(|e| MlplaneError::Internal(format!("serving process printed a bad address {a:?}: {e}")))?);
+        } else if let Some(p) = line.trim_end_matches(['\r', '\n']).strip_prefix("listening on unix:") {
+            unix = Some(PathBuf::from(p));
         }
-    };
+    }
+    let addr = addr.expect("the loop ends with an address");
     drop(process::tee(reader, &log, |_| {}));
     Ok(Instance {
         label: label.to_string(),
@@ -249,7 +270,8 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
         dir: dir.to_path_buf(),
         addr,
         pid,
-        conns: super::invoke::Conns::new(addr),
+        conns: super::invoke::Conns::new(addr, unix.clone()),
+        socket: unix,
         child: Mutex::new(child),
         inflight: AtomicUsize::new(0),
         retired: AtomicBool::new(false),

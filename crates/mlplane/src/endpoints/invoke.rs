@@ -1,7 +1,8 @@
 //! InvokeEndpoint: round-robin over an endpoint's healthy processes, each with its own pool of
 //! keep-alive HTTP/1.1 connections ([`Conns`]), so the control plane adds little to a direct call:
-//! a request takes an idle connection (no pool key, no executor task per request), sends the body
-//! it was given (no copy) and puts the connection back once the answer is read.
+//! a request takes an idle connection, drives the exchange in its own task
+//! ([`super::upstream`]), sends the body it was given (no copy) and puts the connection back
+//! once the answer is read.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -9,14 +10,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HOST};
-use hyper::http::HeaderValue;
+use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use mlapi::{InvokeEndpointRequest, InvokeEndpointResponse};
 
+use super::upstream::{Conn, Failure, Target, MAX_ANSWER};
 use crate::error::{MlplaneError, Result};
 use crate::Mlplane;
 
@@ -32,52 +31,40 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Keep-alive HTTP/1.1 connections to one serving process. Dropped with its instance, which
 /// closes them.
 pub(crate) struct Conns {
-    addr: SocketAddr,
-    host: HeaderValue,
-    idle: Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>,
+    target: Target,
+    host: String,
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
 impl Conns {
-    pub(crate) fn new(addr: SocketAddr) -> Conns {
-        let host = HeaderValue::from_str(&addr.to_string()).expect("a socket address is a valid header value");
-        Conns { addr, host, idle: Mutex::new(Vec::new()) }
+    /// Connections to the process at `addr`, made over its Unix-domain socket when it has one.
+    pub(crate) fn new(addr: SocketAddr, socket: Option<std::path::PathBuf>) -> Conns {
+        let target = socket.map_or(Target::Tcp(addr), Target::Unix);
+        Conns { target, host: addr.to_string(), idle: Mutex::new(Vec::new()) }
     }
 
-    /// A connection ready for a request: the most recently used idle one that is still open,
-    /// else a new one.
-    async fn take(&self) -> std::result::Result<SendRequest<Full<Bytes>>, String> {
+    /// A connection for a request: the most recently used idle one, else a new one. Whether an
+    /// idle one is still open shows when it is used; a failure there counts as the process being
+    /// unreachable on it, and the caller tries again.
+    async fn take(&self) -> std::result::Result<Conn, Failure> {
         loop {
             let popped = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let Some((mut sender, since)) = popped else { break };
-            if since.elapsed() > IDLE_TIMEOUT || sender.is_closed() {
-                continue;
-            }
-            if sender.ready().await.is_ok() {
-                return Ok(sender);
+            match popped {
+                Some((conn, since)) if since.elapsed() <= IDLE_TIMEOUT => return Ok(conn),
+                Some(_) => continue,
+                None => return Conn::connect(&self.target).await,
             }
         }
-        self.connect().await
-    }
-
-    async fn connect(&self) -> std::result::Result<SendRequest<Full<Bytes>>, String> {
-        let stream = tokio::net::TcpStream::connect(self.addr).await.map_err(|e| format!("connecting to {}: {e}", self.addr))?;
-        let _ = stream.set_nodelay(true);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("{}: {e}", self.addr))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        sender.ready().await.map_err(|e| format!("{}: {e}", self.addr))?;
-        Ok(sender)
     }
 
     /// Returns a connection whose answer has been read in full.
-    fn put(&self, sender: SendRequest<Full<Bytes>>) {
-        if sender.is_closed() {
+    fn put(&self, conn: Conn) {
+        if !conn.reusable() {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push((sender, Instant::now()));
+            idle.push((conn, Instant::now()));
         }
     }
 }
@@ -158,44 +145,38 @@ impl Mlplane {
     }
 
     async fn attempt(&self, inst: &super::fleet::Instance, req: &InvokeEndpointRequest) -> Attempt {
-        let mut sender = match inst.conns.take().await {
-            Ok(s) => s,
+        let mut conn = match inst.conns.take().await {
+            Ok(c) => c,
             Err(why) => return Attempt::Unreachable(format!("{}: {why}", inst.label)),
         };
-        let mut builder = hyper::Request::post(hyper::Uri::from_static("/invocations")).header(HOST, inst.conns.host.clone()).header(CONTENT_TYPE, req.content_type.as_str());
-        if let Some(a) = &req.accept {
-            builder = builder.header(ACCEPT, a.as_str());
-        }
-        let request = match builder.body(Full::new(req.body.clone())) {
-            Ok(r) => r,
-            Err(e) => return Attempt::Done(Err(MlplaneError::InvokeValidation(format!("the request cannot be forwarded: {e}")))),
-        };
-        let resp = match tokio::time::timeout(INVOKE_TIMEOUT, sender.send_request(request)).await {
+        let exchange = conn.invoke(&inst.conns.host, &req.content_type, req.accept.as_deref(), &req.body);
+        let answer = match tokio::time::timeout(INVOKE_TIMEOUT, exchange).await {
             Err(_) => {
                 return Attempt::Done(Err(MlplaneError::Model(format!(
                     "Received server error (0) from primary with message \"the model did not answer within {} seconds\".",
                     INVOKE_TIMEOUT.as_secs()
                 ))))
             }
-            Ok(Err(e)) => return Attempt::Unreachable(format!("{}: {e}", inst.label)),
-            Ok(Ok(r)) => r,
+            Ok(Err(Failure::Io(why))) => return Attempt::Unreachable(format!("{}: {why}", inst.label)),
+            Ok(Err(Failure::TooLarge)) => {
+                return Attempt::Done(Err(MlplaneError::Model(format!(
+                    "Received an answer from primary larger than the limit of {MAX_ANSWER} bytes. See the endpoint's log in endpoints/{}/log for more information.",
+                    req.endpoint_name
+                ))))
+            }
+            Ok(Ok(a)) => a,
         };
-        let status = resp.status();
-        let ctype = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
-        let body = match resp.into_body().collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) => return Attempt::Unreachable(format!("{}: {e}", inst.label)),
-        };
-        inst.conns.put(sender);
+        inst.conns.put(conn);
         inst.served.fetch_add(1, Ordering::Relaxed);
-        if status.is_success() {
-            return Attempt::Done(Ok(InvokeEndpointResponse { content_type: ctype, invoked_production_variant: inst.variant.clone(), body }));
+        if (200..300).contains(&answer.status) {
+            let content_type = answer.content_type.unwrap_or_else(|| "application/octet-stream".to_string());
+            return Attempt::Done(Ok(InvokeEndpointResponse { content_type, invoked_production_variant: inst.variant.clone(), body: answer.body }));
         }
-        let kind = if status.is_client_error() { "client" } else { "server" };
+        let kind = if (400..500).contains(&answer.status) { "client" } else { "server" };
         Attempt::Done(Err(MlplaneError::Model(format!(
             "Received {kind} error ({}) from primary with message \"{}\". See the endpoint's log in endpoints/{}/log for more information.",
-            status.as_u16(),
-            String::from_utf8_lossy(&body).trim(),
+            answer.status,
+            String::from_utf8_lossy(&answer.body).trim(),
             req.endpoint_name
         ))))
     }
