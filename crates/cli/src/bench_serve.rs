@@ -118,6 +118,8 @@ struct Tally {
     requests: u64,
     errors: u64,
     latencies_us: Vec<u32>,
+    /// The load generator's own CPU time over the run (the whole tally only).
+    cpu_seconds: f64,
 }
 
 async fn connection_loop(addr: String, path: String, body: Bytes, until: Instant) -> anyhow::Result<Tally> {
@@ -125,7 +127,7 @@ async fn connection_loop(addr: String, path: String, body: Bytes, until: Instant
     stream.set_nodelay(true)?;
     let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut t = Tally { requests: 0, errors: 0, latencies_us: Vec::new() };
+    let mut t = Tally { requests: 0, errors: 0, latencies_us: Vec::new(), cpu_seconds: 0.0 };
     while Instant::now() < until {
         let req = Request::builder()
             .method("POST")
@@ -178,18 +180,20 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             wait_ready(&addr).await?;
         }
         let path = format!("{}/invocations", a.path.trim_end_matches('/'));
+        let cpu_before = own_cpu_seconds();
         let start = Instant::now();
         let until = start + Duration::from_secs_f64(a.seconds);
         let tasks: Vec<_> = (0..a.connections)
             .map(|_| tokio::spawn(connection_loop(addr.clone(), path.clone(), body.clone(), until)))
             .collect();
-        let mut all = Tally { requests: 0, errors: 0, latencies_us: Vec::new() };
+        let mut all = Tally { requests: 0, errors: 0, latencies_us: Vec::new(), cpu_seconds: 0.0 };
         for t in tasks {
             let t = t.await??;
             all.requests += t.requests;
             all.errors += t.errors;
             all.latencies_us.extend(t.latencies_us);
         }
+        all.cpu_seconds = own_cpu_seconds() - cpu_before;
         anyhow::Ok((all, start.elapsed().as_secs_f64()))
     })?;
     drop(server);
@@ -206,6 +210,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
                 "requests": tally.requests, "errors": tally.errors,
                 "requests_per_second": rps, "predictions_per_second": pps,
                 "latency_us": {"p50": pct(0.5), "p99": pct(0.99), "max": lat.last().copied().unwrap_or(0)},
+                "cpu_seconds": tally.cpu_seconds,
             })
         );
     } else {
@@ -215,9 +220,23 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
         );
         println!("{rps:.0} requests/s, {pps:.0} predictions/s");
         println!("latency p50 {} µs, p99 {} µs, max {} µs", pct(0.5), pct(0.99), lat.last().copied().unwrap_or(0));
+        if tally.requests > 0 {
+            println!("load generator CPU: {:.1} µs per request", tally.cpu_seconds * 1e6 / tally.requests as f64);
+        }
     }
     if tally.errors > 0 {
         bail!("{} requests failed", tally.errors);
     }
     Ok(())
+}
+
+/// CPU time (user + system) this process has used so far, all threads.
+fn own_cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
