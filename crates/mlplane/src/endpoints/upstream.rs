@@ -194,7 +194,11 @@ impl Conn {
                     }
                     let n = n as usize;
                     self.fill_to(n, "reading the answer's body").await?;
-                    self.buf.split_to(n).freeze()
+                    // A copy of the body, so the buffer stays this connection's alone and is
+                    // reused by the next exchange instead of being allocated anew each time.
+                    let body = Bytes::copy_from_slice(&self.buf[..n]);
+                    self.buf.advance(n);
+                    body
                 }
                 Framing::Chunked => self.read_chunked().await?,
                 Framing::UntilClose => {
