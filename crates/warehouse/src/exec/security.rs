@@ -4,7 +4,7 @@ use crate::catalog::{ACCOUNTADMIN, SECURITYADMIN};
 use crate::result::QueryResult;
 use crate::session::Session;
 use crate::sql::ast::{CreateOpts, GrantTarget};
-use crate::sql::{literal, Ident};
+use crate::sql::Ident;
 use crate::{users, WarehouseError};
 
 impl Session {
@@ -75,19 +75,12 @@ impl Session {
                 (f.object_key(), Some(f.owner))
             }
             "TABLE" | "VIEW" => {
+                // Resolved as the engine and the privilege check resolve it (case-insensitively),
+                // so a grant lands on the table a statement naming it the same way would read.
                 let (d, s, n) = t.name.qualify(self.database.as_ref(), self.schema.as_ref())?;
-                let sql = format!(
-                    "SELECT count(*) FROM duckdb_tables() WHERE database_name = {} AND schema_name = {} AND table_name = {}",
-                    literal(d.as_str()),
-                    literal(s.as_str()),
-                    literal(n.as_str())
-                );
-                let found: i64 = self.conn.query_row(&sql, [], |r| r.get(0))?;
-                if found == 0 {
-                    return Err(WarehouseError::not_found("Table", format!("{d}.{s}.{n}")));
-                }
-                let owner = cat.databases()?.into_iter().find(|x| x.0 == d.as_str()).map(|x| x.2);
-                (format!("{d}.{s}.{n}"), owner)
+                let (db, schema, table) = self.resolve_table(&d, &s, &n)?.ok_or_else(|| WarehouseError::not_found("Table", format!("{d}.{s}.{n}")))?;
+                let owner = cat.databases()?.into_iter().find(|x| x.0 == db).map(|x| x.2);
+                (format!("{db}.{schema}.{table}"), owner)
             }
             "INTEGRATION" => {
                 let i = cat.integration(t.name.last().as_str())?.ok_or_else(|| WarehouseError::not_found("Integration", t.name.last().as_str()))?;

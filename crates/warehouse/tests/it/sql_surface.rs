@@ -223,6 +223,19 @@ fn tables_need_grants_for_roles_that_do_not_own_their_database() {
     run(&mut s, "create table d.public.t (a int, b varchar)");
     run(&mut s, "use role analyst");
     assert!(fails(&mut s, "select * from d.public.t").to_string().contains("does not exist or not authorized"));
+
+    // A grant finds its table the way a statement does: quoted lower case names D.PUBLIC.T too.
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "grant select on table \"d\".\"public\".\"t\" to role analyst");
+    run(&mut s, "use role analyst");
+    assert_eq!(run(&mut s, "select count(*) from t").rows[0][0].as_deref(), Some("0"));
+    run(&mut s, "use role sysadmin");
+    run(&mut s, "revoke select on table \"t\" from role analyst");
+    run(&mut s, "use role analyst");
+    assert!(fails(&mut s, "select * from t").to_string().contains("does not exist or not authorized"));
+    run(&mut s, "use role sysadmin");
+    let e = fails(&mut s, "grant select on table d.public.nosuch to role analyst").to_string();
+    assert!(e.contains("D.PUBLIC.NOSUCH") && e.contains("does not exist"), "{e}");
 }
 
 #[test]
