@@ -43,14 +43,14 @@ impl Conns {
         Conns { target, host: addr.to_string(), idle: Mutex::new(Vec::new()) }
     }
 
-    /// A connection for a request: the most recently used idle one, else a new one. Whether an
-    /// idle one is still open shows when it is used; a failure there counts as the process being
-    /// unreachable on it, and the caller tries again.
+    /// A connection for a request: the most recently used idle one that still looks open, else a
+    /// new one. A close the reactor has not seen yet shows when the connection is used; that
+    /// failure counts as the process being unreachable on it, and the caller tries again.
     async fn take(&self) -> std::result::Result<Conn, Failure> {
         loop {
             let popped = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match popped {
-                Some((conn, since)) if since.elapsed() <= IDLE_TIMEOUT => return Ok(conn),
+                Some((conn, since)) if since.elapsed() <= IDLE_TIMEOUT && conn.looks_open() => return Ok(conn),
                 Some(_) => continue,
                 None => return Conn::connect(&self.target).await,
             }

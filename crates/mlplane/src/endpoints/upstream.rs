@@ -110,6 +110,17 @@ impl Conn {
         self.reusable
     }
 
+    /// Whether an idle connection still looks open: the server has not closed it (or sent
+    /// anything unasked) as far as the reactor has seen. No system call when nothing happened.
+    pub(crate) fn looks_open(&self) -> bool {
+        let mut probe = [0u8; 1];
+        let r = match &self.stream {
+            Stream::Tcp(s) => s.try_read(&mut probe),
+            Stream::Unix(s) => s.try_read(&mut probe),
+        };
+        matches!(r, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+
     /// Sends `POST /invocations` and reads the answer in full.
     pub(crate) async fn invoke(&mut self, host: &str, content_type: &str, accept: Option<&str>, body: &Bytes) -> Result<Answer, Failure> {
         self.reusable = false;
@@ -408,6 +419,20 @@ mod tests {
         assert!(c.reusable(), "a chunked answer read to its end leaves the connection usable");
         assert_eq!(&c.invoke("h", "text/csv", None, &Bytes::new()).await.unwrap().body[..], b"ok");
         server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_the_server_closed_no_longer_looks_open() {
+        let (addr, server) = server(vec![ok("1")], 64).await;
+        let mut c = Conn::connect(&Target::Tcp(addr)).await.unwrap();
+        c.invoke("h", "text/csv", None, &Bytes::from_static(b"x")).await.unwrap();
+        assert!(c.looks_open());
+        server.await.unwrap(); // the server task ends, closing its side
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while c.looks_open() {
+            assert!(std::time::Instant::now() < deadline, "the close was never seen");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     #[tokio::test]
