@@ -84,4 +84,32 @@ impl Iam {
             Ok(())
         })
     }
+
+    /// `Detach{Role,User}Policy`.
+    pub(crate) fn detach_policy(&self, holder: Holder, name: &str, policy_arn: &str) -> Result<(), IamError> {
+        let sql = format!("DELETE FROM {} WHERE {} = ?1 AND policy_arn = ?2", holder.attached_table(), holder.column());
+        self.delete_held(holder, name, &sql, policy_arn, || format!("Policy {policy_arn} was not found."))
+    }
+
+    /// `Delete{Role,User}Policy`: removes an inline permission policy.
+    pub(crate) fn delete_policy(&self, holder: Holder, name: &str, policy_name: &str) -> Result<(), IamError> {
+        let kind = match holder {
+            Holder::Role => "role",
+            Holder::User => "user",
+        };
+        let sql = format!("DELETE FROM {} WHERE {} = ?1 AND policy_name = ?2", holder.inline_table(), holder.column());
+        self.delete_held(holder, name, &sql, policy_name, || format!("The {kind} policy with name {policy_name} cannot be found."))
+    }
+
+    /// Runs `sql` (a delete of one of `name`'s policies, keyed by `key`) in a transaction:
+    /// `NoSuchEntity` when the holder does not exist, `missing()` when nothing was deleted.
+    fn delete_held(&self, holder: Holder, name: &str, sql: &str, key: &str, missing: impl FnOnce() -> String) -> Result<(), IamError> {
+        self.tx(|tx| {
+            self.require_holder(tx, holder, name)?;
+            if tx.execute(sql, params![name, key])? == 0 {
+                return Err(IamError::NoSuchEntity(missing()));
+            }
+            Ok(())
+        })
+    }
 }

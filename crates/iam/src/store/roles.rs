@@ -170,30 +170,12 @@ impl Iam {
 
     /// `DetachRolePolicy`.
     pub fn detach_role_policy(&self, role_name: &str, policy_arn: &str) -> Result<(), IamError> {
-        self.tx(|tx| {
-            if self.load_role(tx, role_name)?.is_none() {
-                return Err(no_such_role(role_name));
-            }
-            let n = tx.execute("DELETE FROM iam_role_attached WHERE role_name = ?1 AND policy_arn = ?2", params![role_name, policy_arn])?;
-            if n == 0 {
-                return Err(IamError::NoSuchEntity(format!("Policy {policy_arn} was not found.")));
-            }
-            Ok(())
-        })
+        self.detach_policy(Holder::Role, role_name, policy_arn)
     }
 
     /// `DeleteRolePolicy`: removes an inline permission policy.
     pub fn delete_role_policy(&self, role_name: &str, policy_name: &str) -> Result<(), IamError> {
-        self.tx(|tx| {
-            if self.load_role(tx, role_name)?.is_none() {
-                return Err(no_such_role(role_name));
-            }
-            let n = tx.execute("DELETE FROM iam_role_policies WHERE role_name = ?1 AND policy_name = ?2", params![role_name, policy_name])?;
-            if n == 0 {
-                return Err(IamError::NoSuchEntity(format!("The role policy with name {policy_name} cannot be found.")));
-            }
-            Ok(())
-        })
+        self.delete_policy(Holder::Role, role_name, policy_name)
     }
 
     /// `DeleteRole`. As in AWS, a role with inline or attached policies is refused
