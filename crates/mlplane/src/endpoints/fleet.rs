@@ -78,10 +78,9 @@ pub struct Instance {
     pub variant: String,
     pub dir: PathBuf,
     pub addr: SocketAddr,
-    /// The Unix-domain socket invocations are forwarded over, when the process has one.
-    pub socket: Option<PathBuf>,
     pub pid: u32,
-    /// Keep-alive connections for invocations.
+    /// Keep-alive connections for invocations (over the process's Unix-domain socket when it
+    /// has one).
     pub(crate) conns: super::invoke::Conns,
     child: Mutex<Child>,
     pub(crate) inflight: AtomicUsize,
@@ -150,7 +149,7 @@ impl Fleet {
                 label: i.label.clone(),
                 variant: i.variant.clone(),
                 addr: i.addr,
-                socket: i.socket.clone(),
+                socket: i.conns.socket().map(Path::to_path_buf),
                 pid: i.pid,
                 served: i.served.load(Ordering::Relaxed),
             })
@@ -270,8 +269,7 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
         dir: dir.to_path_buf(),
         addr,
         pid,
-        conns: super::invoke::Conns::new(addr, unix.clone()),
-        socket: unix,
+        conns: super::invoke::Conns::new(addr, unix),
         child: Mutex::new(child),
         inflight: AtomicUsize::new(0),
         retired: AtomicBool::new(false),

@@ -43,6 +43,14 @@ impl Conns {
         Conns { target, host: addr.to_string(), idle: Mutex::new(Vec::new()) }
     }
 
+    /// The Unix-domain socket the connections are made over, if any.
+    pub(crate) fn socket(&self) -> Option<&std::path::Path> {
+        match &self.target {
+            Target::Unix(p) => Some(p),
+            Target::Tcp(_) => None,
+        }
+    }
+
     /// A connection for a request: the most recently used idle one that still looks open, else a
     /// new one. A close the reactor has not seen yet shows when the connection is used; that
     /// failure counts as the process being unreachable on it, and the caller tries again.

@@ -137,8 +137,7 @@ impl Conn {
         self.head.extend_from_slice(body.len().to_string().as_bytes());
         self.head.extend_from_slice(b"\r\n\r\n");
         self.write_request(body).await?;
-        let answer = self.read_answer().await?;
-        Ok(answer)
+        self.read_answer().await
     }
 
     async fn write_request(&mut self, body: &[u8]) -> Result<(), Failure> {
@@ -311,7 +310,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Failure> {
     };
     let status = resp.code.unwrap_or(0);
     let mut keep_alive = resp.version == Some(1);
-    let (mut length, mut chunked, mut content_type) = (None::<u64>, false, None);
+    // `chunked`: Some(whether chunked is the last coding) once Transfer-Encoding is seen.
+    let (mut length, mut chunked, mut content_type) = (None::<u64>, None::<bool>, None);
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).map_err(|_| Failure::Io(format!("the answer's {} header is not text", h.name)))?.trim();
         if h.name.eq_ignore_ascii_case("content-length") {
@@ -322,10 +322,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Failure> {
             length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             // Chunked must be the last coding; any other coding leaves the length unknown.
-            chunked = value.rsplit(',').next().is_some_and(|c| c.trim().eq_ignore_ascii_case("chunked"));
-            if !chunked {
-                keep_alive = false;
-            }
+            chunked = Some(value.rsplit(',').next().is_some_and(|c| c.trim().eq_ignore_ascii_case("chunked")));
         } else if h.name.eq_ignore_ascii_case("connection") {
             if value.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")) {
                 keep_alive = false;
@@ -334,12 +331,11 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, Failure> {
             content_type = Some(value.to_string());
         }
     }
-    let has_te = resp.headers.iter().any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
-    let framing = match (has_te, chunked, length) {
-        (true, true, _) => Framing::Chunked,
-        (true, false, _) => Framing::UntilClose,
-        (false, _, Some(n)) => Framing::Length(n),
-        (false, _, None) => Framing::UntilClose,
+    // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3).
+    let framing = match (chunked, length) {
+        (Some(true), _) => Framing::Chunked,
+        (Some(false), _) | (None, None) => Framing::UntilClose,
+        (None, Some(n)) => Framing::Length(n),
     };
     Ok(Some((used, Head { status, content_type, framing, keep_alive })))
 }
