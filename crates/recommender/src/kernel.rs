@@ -282,7 +282,7 @@ mod tests {
             biased: true,
         };
         let mut pu = [1.0f32, 2.0];
-        let mut bu = 0.0f32;
+        let bu = 0.0f32;
         let mut q = [0.5f32, -1.0];
         let mut bi = [0.0f32];
         let mut bu = [bu];
