@@ -12,7 +12,6 @@ mod endpoints;
 mod jobs;
 mod models;
 mod progress;
-mod server;
 mod stage_cmd;
 mod up;
 mod xml;

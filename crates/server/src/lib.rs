@@ -1,5 +1,9 @@
-//! The one server process (`recpipe up`): opens the data directory, IAM and the gateway, and builds
-//! ONE axum router from every part's router. Each part plugs in with one line in [`router`]:
+//! recpipe's composition root, the one server process (`recpipe up`): opens the data directory,
+//! IAM and the gateway, and builds ONE axum router from every part's router ([`app`]). The CLI
+//! only parses arguments and calls [`up::run`] (or [`open_with`] + [`app`] in-process). Like the
+//! CLI, this crate reports failures with `anyhow`: it is the top of the dependency graph.
+//!
+//! Each part plugs in with one line in [`app`]:
 //! routes that need a caller are mounted behind [`signed`], which verifies SigV4 for the part's
 //! service and hands the handlers an `Extension<iam::Identity>`.
 //!
@@ -22,6 +26,10 @@ use gateway::{AccessLog, Gateway, Settings, Store};
 use iam::Iam;
 use mlapi::SageMaker;
 use tower::ServiceExt;
+
+pub mod up;
+#[cfg(test)]
+mod tests;
 
 /// Everything the server holds open.
 pub struct Server {
@@ -87,7 +95,7 @@ pub fn signed(iam: &Arc<Iam>, service: &'static str, routes: Router) -> Router {
 }
 
 /// The one router of the server.
-pub fn router(s: &Server) -> Router {
+pub fn app(s: &Server) -> Router {
     let dispatch = Dispatch { iam: s.iam.clone(), sagemaker_api: s.sagemaker_api.clone() };
     Router::new()
         .merge(s.gateway.router())
