@@ -1,7 +1,8 @@
 //! IAM's Query actions and their XML answers (namespace `https://iam.amazonaws.com/doc/2010-05-08/`).
 
 use iam::sigv4::format_iso8601;
-use iam::{ContextKeys, Iam, IamError, Identity, Role};
+use awsapi::Caller;
+use iam::{Iam, IamError, Identity, Role};
 
 pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -45,76 +46,70 @@ fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, I
 }
 
 /// Checks the caller's identity policies allow `iam:<action>` on `resource`.
-fn authorize(iam: &Iam, who: &Identity, action: &str, resource: &str) -> Result<(), IamError> {
-    let full = format!("iam:{action}");
-    let eval = iam.evaluate_identity_policies(who, &full, resource, &ContextKeys::new())?;
-    if eval.is_allowed() {
-        Ok(())
-    } else {
-        Err(IamError::AccessDenied(format!("User: {} is not authorized to perform: {full} on resource: {resource}", who.arn())))
-    }
+fn authorize(who: &Caller, action: &str, resource: &str) -> Result<(), IamError> {
+    awsapi::authorize(who, &format!("iam:{action}"), resource)
 }
 
 /// Runs one IAM action for `who` and renders its XML answer.
-pub fn iam_action(iam: &Iam, who: &Identity, action: &str, p: &[(String, String)], request_id: &str) -> Result<String, IamError> {
+pub fn iam_action(iam: &Iam, who: &Caller, action: &str, p: &[(String, String)], request_id: &str) -> Result<String, IamError> {
     let role_arn = |name: &str| iam.role_arn(name);
     match action {
         "CreateRole" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             let role = iam.create_role(name, required(p, "AssumeRolePolicyDocument")?, param(p, "Description"))?;
             Ok(envelope(action, Some(role_xml("Role", &role, "    ")), request_id))
         }
         "GetRole" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             let role = iam.get_role(name)?;
             Ok(envelope(action, Some(role_xml("Role", &role, "    ")), request_id))
         }
         "ListRoles" => {
-            authorize(iam, who, action, &role_arn("*"))?;
+            authorize(who, action, &role_arn("*"))?;
             let members: String = iam.list_roles()?.iter().map(|r| role_xml("member", r, "      ")).collect();
             Ok(envelope(action, Some(format!("    <IsTruncated>false</IsTruncated>\n    <Roles>\n{members}    </Roles>\n")), request_id))
         }
         "UpdateAssumeRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.update_assume_role_policy(name, required(p, "PolicyDocument")?)?;
             Ok(envelope(action, None, request_id))
         }
         "PutRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.put_role_policy(name, required(p, "PolicyName")?, required(p, "PolicyDocument")?)?;
             Ok(envelope(action, None, request_id))
         }
         "AttachRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.attach_role_policy(name, required(p, "PolicyArn")?)?;
             Ok(envelope(action, None, request_id))
         }
         "DetachRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.detach_role_policy(name, required(p, "PolicyArn")?)?;
             Ok(envelope(action, None, request_id))
         }
         "DeleteRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.delete_role_policy(name, required(p, "PolicyName")?)?;
             Ok(envelope(action, None, request_id))
         }
         "DeleteRole" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.delete_role(name)?;
             Ok(envelope(action, None, request_id))
         }
         "CreateUser" => {
             let name = required(p, "UserName")?;
-            authorize(iam, who, action, &iam.user_arn(name))?;
+            authorize(who, action, &iam.user_arn(name))?;
             let u = iam.create_user(name)?;
             Ok(envelope(
                 action,
@@ -127,12 +122,12 @@ pub fn iam_action(iam: &Iam, who: &Identity, action: &str, p: &[(String, String)
         }
         "CreateAccessKey" => {
             // Without UserName, the key is for the calling user (as in AWS).
-            let name = match (param(p, "UserName"), who) {
+            let name = match (param(p, "UserName"), who.identity()) {
                 (Some(n), _) => n.to_string(),
                 (None, Identity::User { name, .. }) => name.clone(),
                 (None, _) => return Err(IamError::ValidationError("UserName is required when the caller is not an IAM user".into())),
             };
-            authorize(iam, who, action, &iam.user_arn(&name))?;
+            authorize(who, action, &iam.user_arn(&name))?;
             let k = iam.create_access_key(&name)?;
             Ok(envelope(
                 action,

@@ -361,6 +361,20 @@ impl Iam {
         Ok(evaluate(&named, &ctx))
     }
 
+    /// Default deny: `Ok` only when the identity's policies allow `action` on `resource` (with
+    /// `extra` context keys such as `iam:PassedToService`); otherwise
+    /// [`IamError::AccessDenied`] in AWS's words, naming the caller, the action, the resource and
+    /// whether no policy allowed it or one denied it explicitly.
+    pub fn authorize(&self, identity: &Identity, action: &str, resource: &str, extra: &ContextKeys) -> Result<(), IamError> {
+        let eval = self.evaluate_identity_policies(identity, action, resource, extra)?;
+        let why = match eval.decision {
+            Decision::Allow => return Ok(()),
+            Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_string(),
+            Decision::ImplicitDeny => format!("because no identity-based policy allows the {action} action"),
+        };
+        Err(IamError::AccessDenied(format!("User: {} is not authorized to perform: {action} on resource: {resource} {why}", identity.arn())))
+    }
+
     /// API Gateway's decision for `identity` invoking `resource` (owned by `resource_account`)
     /// under `resource_policy`: see [`evaluate_api_gateway`].
     pub fn authorize_with_resource_policy(

@@ -71,3 +71,42 @@ async fn root_post_dispatches_by_target_and_form() {
     assert!(body.contains("Action="), "{body}");
     s.mlplane.shutdown().await;
 }
+
+/// A signed request to `path` for `service` by `key`.
+fn signed(s: &Server, key: &AccessKey, service: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request<Body> {
+    awsapi::signed_request("POST", path, headers, body.as_bytes(), key, s.iam.region(), service, s.iam.now()).unwrap()
+}
+
+#[tokio::test]
+async fn a_caller_without_policies_is_refused_by_every_aws_api() {
+    let (_dir, s) = server().await;
+    s.iam.create_user("nobody").unwrap();
+    let nobody = s.iam.create_access_key("nobody").unwrap();
+    let me = format!("User: arn:aws:iam::{}:user/nobody is not authorized to perform: ", s.iam.account_id());
+
+    let list = signed(&s, &nobody, "sagemaker", "/", &[JSON11, ("x-amz-target", "SageMaker.ListTrainingJobs")], "{}");
+    let (status, body) = send(&s, list).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("AccessDeniedException") && body.contains(&format!("{me}sagemaker:ListTrainingJobs on resource: *")), "{body}");
+
+    let invoke = signed(&s, &nobody, "sagemaker", "/endpoints/movielens-ep/invocations", &[("content-type", "text/csv")], "1,10\n");
+    let (_, body) = send(&s, invoke).await;
+    assert!(body.contains(&format!("{me}sagemaker:InvokeEndpoint on resource: arn:aws:sagemaker:us-east-1:{}:endpoint/movielens-ep", s.iam.account_id())), "{body}");
+
+    let deploy = signed(&s, &nobody, "apigateway", "/_recpipe/deploy", &[("content-type", "application/json")], r#"{"config_yaml": "", "stage": "dev"}"#);
+    let (status, body) = send(&s, deploy).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains(&format!("{me}apigateway:POST on resource: arn:aws:apigateway:us-east-1::/restapis/*")), "{body}");
+
+    let roles = signed(&s, &nobody, "iam", "/", &[("content-type", "application/x-www-form-urlencoded")], "Action=ListRoles&Version=2010-05-08");
+    let (status, body) = send(&s, roles).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("<Code>AccessDenied</Code>") && body.contains(&format!("{me}iam:ListRoles")), "{body}");
+
+    // The same calls signed for the wrong service never reach authorisation.
+    let wrong = signed(&s, &nobody, "iam", "/endpoints/movielens-ep/invocations", &[("content-type", "text/csv")], "1,10\n");
+    let (status, body) = send(&s, wrong).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains("not authorized"), "{body}");
+    s.mlplane.shutdown().await;
+}
