@@ -99,6 +99,27 @@ pub enum IamCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Add or replace an inline permission policy of a user (a new user may do nothing until then).
+    PutUserPolicy {
+        #[arg(long)]
+        user_name: String,
+        #[arg(long)]
+        policy_name: String,
+        /// The document, or file://PATH.
+        #[arg(long)]
+        policy_document: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Attach a managed policy (AmazonSageMakerFullAccess, AdministratorAccess, ...) to a user.
+    AttachUserPolicy {
+        #[arg(long)]
+        user_name: String,
+        #[arg(long)]
+        policy_arn: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Create an access key (shown once) for a user, by default the caller.
     CreateAccessKey {
         #[arg(long)]
@@ -235,6 +256,13 @@ pub fn run_iam(cmd: IamCommand) -> anyhow::Result<()> {
             IamCommand::CreateUser { user_name, server } => {
                 let r = query(&iam(&server)?, "iam", IAM_VERSION, "CreateUser", &[("UserName", user_name.as_str())]).await?;
                 print(&json!({"User": r["User"]}));
+            }
+            IamCommand::PutUserPolicy { user_name, policy_name, policy_document, server } => {
+                let doc = document(&policy_document)?;
+                query(&iam(&server)?, "iam", IAM_VERSION, "PutUserPolicy", &[("UserName", user_name.as_str()), ("PolicyName", policy_name.as_str()), ("PolicyDocument", doc.as_str())]).await?;
+            }
+            IamCommand::AttachUserPolicy { user_name, policy_arn, server } => {
+                query(&iam(&server)?, "iam", IAM_VERSION, "AttachUserPolicy", &[("UserName", user_name.as_str()), ("PolicyArn", policy_arn.as_str())]).await?;
             }
             IamCommand::CreateAccessKey { user_name, server } => {
                 let p: Vec<(&str, &str)> = user_name.as_deref().map(|u| vec![("UserName", u)]).unwrap_or_default();

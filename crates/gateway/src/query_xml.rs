@@ -120,6 +120,18 @@ pub fn iam_action(iam: &Iam, who: &Caller, action: &str, p: &[(String, String)],
                 request_id,
             ))
         }
+        "PutUserPolicy" => {
+            let name = required(p, "UserName")?;
+            authorize(who, action, &iam.user_arn(name))?;
+            iam.put_user_policy(name, required(p, "PolicyName")?, required(p, "PolicyDocument")?)?;
+            Ok(envelope(action, None, request_id))
+        }
+        "AttachUserPolicy" => {
+            let name = required(p, "UserName")?;
+            authorize(who, action, &iam.user_arn(name))?;
+            iam.attach_user_policy(name, required(p, "PolicyArn")?)?;
+            Ok(envelope(action, None, request_id))
+        }
         "CreateAccessKey" => {
             // Without UserName, the key is for the calling user (as in AWS).
             let name = match (param(p, "UserName"), who.identity()) {
