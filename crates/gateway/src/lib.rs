@@ -15,7 +15,7 @@ pub mod error;
 pub mod handlers;
 pub mod query_api;
 mod query_xml;
-mod random;
+use iam::random;
 pub mod results;
 mod routes;
 pub mod stage;

@@ -10,7 +10,7 @@ mod cache;
 mod error;
 mod identity;
 pub mod policy;
-mod random;
+pub mod random;
 mod secret;
 pub mod sigv4;
 mod store;

@@ -151,11 +151,11 @@ impl Iam {
 
         let now = self.now();
         let expiration = now + Duration::seconds(i64::from(duration));
-        let access_key_id = format!("ASIA{}", random::string_from(random::UPPER_ALNUM, 16)?);
-        let secret = random::string_from(random::SECRET_CHARS, 40)?;
+        let access_key_id = format!("ASIA{}", random::string_from(random::UPPER_ALNUM, 16));
+        let secret = random::string_from(random::SECRET_CHARS, 40);
         let token = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
-            random::bytes(120)?,
+            random::bytes(120),
         );
         self.tx(|tx| {
             // Sessions a day past expiry are of no use even for saying "expired".

@@ -96,8 +96,7 @@ impl Iam {
     /// Handles an STS Query API request body (`Action=AssumeRole&Version=2011-06-15&RoleArn=...`)
     /// from the verified `caller`.
     pub fn sts_query(&self, caller: &Identity, form_body: &str) -> StsResponse {
-        let request_id =
-            random::request_id().unwrap_or_else(|_| "00000000-0000-0000-0000-000000000000".into());
+        let request_id = random::request_id();
         match self.sts_query_inner(caller, form_body, &request_id) {
             Ok(body) => StsResponse {
                 status: 200,
