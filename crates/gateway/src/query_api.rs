@@ -10,37 +10,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use iam::query::{error_document, parse_form, IAM_NS, STS_NS};
 use iam::{Iam, IamError};
 
 use crate::query_xml;
-
-/// Decodes `application/x-www-form-urlencoded` into pairs (`+` is a space, `%XX` a byte).
-pub fn parse_form(body: &str) -> Vec<(String, String)> {
-    fn decode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < b.len() => match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                },
-                c => out.push(c),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    body.split('&').filter(|p| !p.is_empty()).map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        (decode(k), decode(v))
-    }).collect()
-}
 
 /// Whether a body looks like a Query API call (a form with an `Action`).
 pub fn is_query_call(content_type: Option<&str>, body: &[u8]) -> bool {
@@ -74,8 +47,8 @@ impl Service for QueryApi {
         signing_service(action_of(body).as_deref().unwrap_or(""))
     }
     fn refuse(parts: &Parts, body: &[u8], r: Refusal) -> Response {
-        let ns = if Self::signing_name(parts, body) == "sts" { query_xml::STS_NS } else { query_xml::IAM_NS };
-        xml(r.status, query_xml::error(ns, &r.code, &r.message, r.status, &crate::random::request_id()))
+        let ns = if Self::signing_name(parts, body) == "sts" { STS_NS } else { IAM_NS };
+        xml(r.status, error_document(ns, &r.code, &r.message, r.status, &crate::random::request_id()))
     }
 }
 
@@ -91,7 +64,7 @@ async fn handle(State(iam): State<Arc<Iam>>, Authenticated { caller, body, .. }:
     let request_id = crate::random::request_id();
     let Some(action) = params.iter().find(|(k, _)| k == "Action").map(|(_, v)| v.clone()) else {
         let e = IamError::InvalidAction("the request has no Action parameter".into());
-        return xml(400, query_xml::error(query_xml::IAM_NS, e.code(), &e.wire_message(), 400, &request_id));
+        return xml(400, error_document(IAM_NS, e.code(), &e.wire_message(), 400, &request_id));
     };
     let identity = caller.identity();
     if signing_service(&action) == "sts" {
@@ -104,7 +77,7 @@ async fn handle(State(iam): State<Arc<Iam>>, Authenticated { caller, body, .. }:
             if e.http_status() >= 500 {
                 eprintln!("{}", serde_json::json!({"type": "query_api_failed", "action": action, "reason": e.to_string()}));
             }
-            xml(e.http_status(), query_xml::error(query_xml::IAM_NS, e.code(), &e.wire_message(), e.http_status(), &request_id))
+            xml(e.http_status(), error_document(IAM_NS, e.code(), &e.wire_message(), e.http_status(), &request_id))
         }
     }
 }
@@ -114,13 +87,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn forms_decode() {
-        let p = parse_form("Action=CreateRole&RoleName=a+b&Doc=%7B%22x%22%3A1%7D&Bad=%zz&End=%4");
-        assert_eq!(p[0], ("Action".into(), "CreateRole".into()));
-        assert_eq!(p[1].1, "a b");
-        assert_eq!(p[2].1, "{\"x\":1}");
-        assert_eq!(p[3].1, "%zz");
-        assert_eq!(p[4].1, "%4");
+    fn query_calls_are_recognised() {
         assert!(is_query_call(None, b"Action=AssumeRole&Version=2011-06-15"));
         assert!(!is_query_call(Some("application/x-amz-json-1.1"), b"{}"));
     }

@@ -1,24 +1,13 @@
 //! IAM's Query actions and their XML answers (namespace `https://iam.amazonaws.com/doc/2010-05-08/`).
 
-use iam::sigv4::format_iso8601;
 use awsapi::Caller;
+use iam::query::{param, xml_escape as esc, IAM_NS};
+use iam::sigv4::format_iso8601;
 use iam::{Iam, IamError, Identity, Role};
-
-pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
-}
 
 /// RFC 3986 percent-encoding, as IAM returns policy documents.
 fn url_encode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
-pub fn error(ns: &str, code: &str, message: &str, status: u16, request_id: &str) -> String {
-    let kind = if status >= 500 { "Receiver" } else { "Sender" };
-    format!("<ErrorResponse xmlns=\"{ns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n", esc(message))
 }
 
 fn envelope(action: &str, result: Option<String>, request_id: &str) -> String {
@@ -32,10 +21,6 @@ fn role_xml(tag: &str, r: &Role, indent: &str) -> String {
         "{indent}<{tag}>\n{indent}  <Path>{}</Path>\n{indent}  <RoleName>{}</RoleName>\n{indent}  <RoleId>{}</RoleId>\n{indent}  <Arn>{}</Arn>\n{indent}  <CreateDate>{}</CreateDate>\n{indent}  <AssumeRolePolicyDocument>{}</AssumeRolePolicyDocument>\n{desc}{indent}</{tag}>\n",
         esc(&r.path), esc(&r.role_name), r.role_id, esc(&r.arn), format_iso8601(r.create_date), url_encode(&r.assume_role_policy_document)
     )
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, IamError> {

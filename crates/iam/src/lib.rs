@@ -10,6 +10,7 @@ mod cache;
 mod error;
 mod identity;
 pub mod policy;
+pub mod query;
 pub mod random;
 mod secret;
 pub mod sigv4;
