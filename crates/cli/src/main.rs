@@ -2,23 +2,36 @@
 //! a library crate; `anyhow` lives only here.
 
 mod bench;
+#[path = "bench/gateway.rs"]
 mod bench_gateway;
+#[path = "bench/warehouse.rs"]
 mod bench_warehouse;
+#[path = "bench/serve.rs"]
 mod bench_serve;
+#[path = "aws/client.rs"]
 mod client;
 mod datagen;
+#[path = "aws/iam.rs"]
 mod iam_cmd;
+#[path = "aws/endpoints.rs"]
 mod endpoints;
+#[path = "aws/jobs.rs"]
 mod jobs;
+#[path = "aws/models.rs"]
 mod models;
 mod progress;
+#[path = "aws/stage.rs"]
 mod stage_cmd;
 mod up;
+#[path = "aws/xml.rs"]
 mod xml;
+#[path = "aws/s3.rs"]
 mod s3;
 mod quickstart;
 mod sql;
+#[path = "sql/client.rs"]
 mod sql_client;
+#[path = "sql/login.rs"]
 mod sql_login;
 
 use clap::{Parser, Subcommand};
