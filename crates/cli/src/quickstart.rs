@@ -14,9 +14,9 @@ use clap::Args;
 use mlapi::{EndpointStatus, TrainingJobStatus};
 use serde_json::{json, Value};
 
-use crate::client::{runtime, Client, ServerArgs};
+use crate::aws::client::{runtime, Client, ServerArgs};
 use crate::sql::{render, Format};
-use crate::sql_client::{Outcome, SqlClient};
+use crate::sql::client::{Outcome, SqlClient};
 
 /// The endpoint the story deploys (the lab's name).
 const MODEL_NAME: &str = "movielens-model-v1";
@@ -215,10 +215,10 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tok
     let config_path = data_dir.join("config.dev.yml");
     let deployment = story.phase("init and deploy", |_| {
         let rt2 = runtime()?;
-        let config = rt2.block_on(crate::stage_cmd::make_roles(&server_args, "quickstart", "recpipe/recommender:latest"))?;
+        let config = rt2.block_on(crate::aws::stage::make_roles(&server_args, "quickstart", "recpipe/recommender:latest"))?;
         std::fs::write(&config_path, config.render())?;
         println!("roles: {}\n       {}\nwrote {}", config.sagemaker_role_arn, config.snf_ef_role_arn, config_path.display());
-        let v = rt2.block_on(crate::stage_cmd::admin_call(&server_args, &config.render(), "dev", "deploy"))?;
+        let v = rt2.block_on(crate::aws::stage::admin_call(&server_args, &config.render(), "dev", "deploy"))?;
         print!("{}", v["summary"].as_str().unwrap_or_default());
         let api_id = v["deployment"]["api_id"].as_str().context("deploy answered no api id")?.to_string();
         Ok((config, api_id))
@@ -270,7 +270,7 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tok
         let rt2 = runtime()?;
         rt2.block_on(async {
             let client = Client::new(&server_args)?;
-            crate::iam_cmd::query(&client, "iam", crate::iam_cmd::IAM_VERSION, "UpdateAssumeRolePolicy", &[("RoleName", role_name.as_str()), ("PolicyDocument", trust.as_str())]).await
+            crate::aws::iam::query(&client, "iam", crate::aws::iam::IAM_VERSION, "UpdateAssumeRolePolicy", &[("RoleName", role_name.as_str()), ("PolicyDocument", trust.as_str())]).await
         })?;
         Ok(())
     })?;

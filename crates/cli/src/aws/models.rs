@@ -1,74 +1,46 @@
 //! `recpipe models list|describe|delete`.
 
 use clap::Subcommand;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::client::{print_table, runtime, text, time_text, Client, ServerArgs};
+use crate::aws::client::{runtime, text, time_text, Client};
+use crate::aws::resource::{DeleteArgs, DescribeArgs, ListArgs, Resource};
+
+pub const MODELS: Resource = Resource {
+    noun: "model",
+    stem: "Model",
+    list: ("ListModels", "Models"),
+    name_field: "ModelName",
+    columns: &["NAME", "CREATED", "ARN"],
+    row: |m: &Value| vec![text(&m["ModelName"]), time_text(&m["CreationTime"]), text(&m["ModelArn"])],
+    fields: |m: &Value| {
+        vec![
+            vec!["Name".into(), text(&m["ModelName"])],
+            vec!["Arn".into(), text(&m["ModelArn"])],
+            vec!["Image".into(), text(&m["PrimaryContainer"]["Image"])],
+            vec!["ModelDataUrl".into(), text(&m["PrimaryContainer"]["ModelDataUrl"])],
+            vec!["ExecutionRoleArn".into(), text(&m["ExecutionRoleArn"])],
+            vec!["Created".into(), time_text(&m["CreationTime"])],
+        ]
+    },
+};
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
     /// List models, newest first.
-    List {
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Show one model.
-    Describe {
-        name: String,
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        json: bool,
-    },
+    Describe(DescribeArgs),
     /// Delete a model (refused while an endpoint uses it).
-    Delete {
-        name: String,
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    Delete(DeleteArgs),
 }
 
 pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         match cmd {
-            ModelsCommand::List { server, json } => {
-                let c = Client::new(&server)?;
-                let all = c.list_all("ListModels", json!({}), "Models").await?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&all)?);
-                } else {
-                    let rows: Vec<Vec<String>> =
-                        all.iter().map(|m| vec![text(&m["ModelName"]), time_text(&m["CreationTime"]), text(&m["ModelArn"])]).collect();
-                    print_table(&["NAME", "CREATED", "ARN"], &rows);
-                }
-                Ok(())
-            }
-            ModelsCommand::Describe { name, server, json } => {
-                let m = Client::new(&server)?.call("DescribeModel", json!({"ModelName": name})).await?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&m)?);
-                } else {
-                    print_table(
-                        &["FIELD", "VALUE"],
-                        &[
-                            vec!["Name".into(), text(&m["ModelName"])],
-                            vec!["Arn".into(), text(&m["ModelArn"])],
-                            vec!["Image".into(), text(&m["PrimaryContainer"]["Image"])],
-                            vec!["ModelDataUrl".into(), text(&m["PrimaryContainer"]["ModelDataUrl"])],
-                            vec!["ExecutionRoleArn".into(), text(&m["ExecutionRoleArn"])],
-                            vec!["Created".into(), time_text(&m["CreationTime"])],
-                        ],
-                    );
-                }
-                Ok(())
-            }
-            ModelsCommand::Delete { name, server } => {
-                Client::new(&server)?.call("DeleteModel", json!({"ModelName": name})).await?;
-                println!("deleted model {name}");
-                Ok(())
-            }
+            ModelsCommand::List(a) => MODELS.list(&Client::new(&a.server)?, json!({}), a.json).await,
+            ModelsCommand::Describe(a) => MODELS.describe(&a).await,
+            ModelsCommand::Delete(a) => MODELS.delete(&a).await,
         }
     })
 }
