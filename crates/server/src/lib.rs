@@ -15,19 +15,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::body::Body;
-use awsapi::json11_error;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::Router;
-use gateway::body::{read_capped, MAX_BODY};
 use gateway::{AccessLog, Gateway, Settings, Store};
 use iam::Iam;
 use mlapi::SageMaker;
-use tower::ServiceExt;
 
+mod root;
 pub mod up;
 #[cfg(test)]
 mod tests;
@@ -92,38 +85,10 @@ pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -
 
 /// The one router of the server.
 pub fn app(s: &Server) -> Router {
-    let dispatch = Dispatch { query_api: gateway::query_api::router(s.iam.clone()), sagemaker_api: s.sagemaker_api.clone() };
     Router::new()
         .merge(s.gateway.router())
         .merge(gateway::admin::router(s.gateway.clone()))
         .merge(s.sagemaker_runtime.clone())
         .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), Default::default())))
-        .route("/", post(dispatch_root).with_state(dispatch))
-}
-
-#[derive(Clone)]
-struct Dispatch {
-    query_api: Router,
-    sagemaker_api: Router,
-}
-
-/// Routes `POST /` by protocol; the router it picks verifies the caller.
-async fn dispatch_root(State(d): State<Dispatch>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let bytes = match read_capped(&parts.headers, body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(e) => return json11_error(StatusCode::PAYLOAD_TOO_LARGE, "ValidationException", &e.to_string()),
-    };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
-    let ctype = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
-    let router = match target {
-        Some(t) if t.starts_with("SageMaker.") => d.sagemaker_api,
-        Some(t) => return json11_error(StatusCode::BAD_REQUEST, "UnknownOperationException", &format!("no service here answers X-Amz-Target {t}")),
-        None if gateway::query_api::is_query_call(ctype, &bytes) => d.query_api,
-        None => return (StatusCode::BAD_REQUEST, "POST / takes an AWS Query API form (Action=...) or a JSON 1.1 call with X-Amz-Target\n").into_response(),
-    };
-    match router.oneshot(Request::from_parts(parts, Body::from(bytes))).await {
-        Ok(r) => r,
-        Err(never) => match never {},
-    }
+        .merge(root::router(gateway::query_api::router(s.iam.clone()), s.sagemaker_api.clone()))
 }
