@@ -1,26 +1,13 @@
 //! `recpipe`: one binary for every part of the local cloud. Each subcommand is a thin shell over
 //! a library crate; `anyhow` lives only here.
 
+mod aws;
 mod bench;
-mod bench_gateway;
-mod bench_warehouse;
-mod bench_serve;
-mod client;
 mod datagen;
-mod iam_cmd;
-mod endpoints;
-mod jobs;
-mod models;
 mod progress;
-mod server;
-mod stage_cmd;
-mod up;
-mod xml;
-mod s3;
 mod quickstart;
 mod sql;
-mod sql_client;
-mod sql_login;
+mod up;
 
 use clap::{Parser, Subcommand};
 
@@ -51,41 +38,41 @@ enum Command {
     /// Run the server: the whole local cloud on one loopback port (default 4747).
     Up(up::UpArgs),
     /// Create the SageMaker execution role and the external-function role; write config.dev.yml.
-    Init(stage_cmd::InitArgs),
+    Init(aws::stage::InitArgs),
     /// Validate config.dev.yml and create or update the service's stage, routes and bucket.
-    Deploy(stage_cmd::StageArgs),
+    Deploy(aws::stage::StageArgs),
     /// Print the deployed stage's summary and endpoint URLs again.
-    Info(stage_cmd::StageArgs),
+    Info(aws::stage::StageArgs),
     /// Tear the stage down (the bucket and its objects are kept).
-    Remove(stage_cmd::StageArgs),
+    Remove(aws::stage::StageArgs),
     /// IAM on the running server, in the AWS CLI's words (create-role, get-role, ...).
     #[command(subcommand)]
-    Iam(iam_cmd::IamCommand),
+    Iam(aws::iam::IamCommand),
     /// STS on the running server: assume-role.
     #[command(subcommand)]
-    Sts(iam_cmd::StsCommand),
+    Sts(aws::sts::StsCommand),
     /// Training jobs on the running server: list, describe, logs, stop, wait.
     #[command(subcommand)]
-    Jobs(jobs::JobsCommand),
+    Jobs(aws::jobs::JobsCommand),
     /// Models on the running server: list, describe, delete.
     #[command(subcommand)]
-    Models(models::ModelsCommand),
+    Models(aws::models::ModelsCommand),
     /// Endpoints on the running server: list, describe, delete, invoke, wait.
     #[command(subcommand)]
-    Endpoints(endpoints::EndpointsCommand),
+    Endpoints(aws::endpoints::EndpointsCommand),
     /// Objects in the data directory's buckets: ls, cp, rm.
     #[command(subcommand)]
-    S3(s3::S3Command),
+    S3(aws::s3::S3Command),
     /// The whole story in one command: server, roles, gateway, data, SQL from integration to
     /// real-time predictions, and a summary.
     Quickstart(quickstart::QuickstartArgs),
     /// SQL against the warehouse (SnowSQL-like): interactive, -f FILE or -q "SQL".
     Sql(sql::SqlArgs),
     /// Log in to the warehouse's SQL API; the token is saved for `recpipe sql`.
-    Login(sql_login::LoginArgs),
+    Login(sql::login::LoginArgs),
     /// Load data sets into the warehouse.
     #[command(subcommand)]
-    Load(sql_login::LoadCommand),
+    Load(sql::login::LoadCommand),
 }
 
 #[derive(Subcommand)]
@@ -119,20 +106,20 @@ fn main() -> anyhow::Result<()> {
         Command::Datagen(args) => datagen::run(args),
         Command::Quickstart(args) => quickstart::run(args),
         Command::Sql(args) => sql::run(args),
-        Command::Login(args) => sql_login::run_login(args),
-        Command::Load(cmd) => sql_login::run_load(cmd),
+        Command::Login(args) => sql::login::run_login(args),
+        Command::Load(cmd) => sql::login::run_load(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Up(args) => up::run(args),
-        Command::Init(args) => stage_cmd::run_init(args),
-        Command::Deploy(args) => stage_cmd::run_deploy(args),
-        Command::Info(args) => stage_cmd::run_info(args),
-        Command::Remove(args) => stage_cmd::run_remove(args),
-        Command::Iam(cmd) => iam_cmd::run_iam(cmd),
-        Command::Sts(cmd) => iam_cmd::run_sts(cmd),
-        Command::Jobs(cmd) => jobs::run(cmd),
-        Command::Models(cmd) => models::run(cmd),
-        Command::Endpoints(cmd) => endpoints::run(cmd),
-        Command::S3(cmd) => s3::run(cmd),
+        Command::Init(args) => aws::stage::run_init(args),
+        Command::Deploy(args) => aws::stage::run_deploy(args),
+        Command::Info(args) => aws::stage::run_info(args),
+        Command::Remove(args) => aws::stage::run_remove(args),
+        Command::Iam(cmd) => aws::iam::run_iam(cmd),
+        Command::Sts(cmd) => aws::sts::run_sts(cmd),
+        Command::Jobs(cmd) => aws::jobs::run(cmd),
+        Command::Models(cmd) => aws::models::run(cmd),
+        Command::Endpoints(cmd) => aws::endpoints::run(cmd),
+        Command::S3(cmd) => aws::s3::run(cmd),
         Command::Container(ContainerCommand::Train { ml_root }) => {
             let code = container::train::run_cli(&ml_root);
             std::process::exit(code);

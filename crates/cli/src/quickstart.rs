@@ -14,9 +14,9 @@ use clap::Args;
 use mlapi::{EndpointStatus, TrainingJobStatus};
 use serde_json::{json, Value};
 
-use crate::client::{runtime, Client, ServerArgs};
+use crate::aws::client::{runtime, Client, ServerArgs};
 use crate::sql::{render, Format};
-use crate::sql_client::{Outcome, SqlClient};
+use crate::sql::client::{Outcome, SqlClient};
 
 /// The endpoint the story deploys (the lab's name).
 const MODEL_NAME: &str = "movielens-model-v1";
@@ -135,8 +135,8 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<()> {
     let (server, base_url, serving) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", a.port)).await.with_context(|| format!("binding 127.0.0.1:{}", a.port))?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let server = Arc::new(crate::server::open_with(&data_dir, &base_url, log).await?);
-        let app = crate::server::router(&server);
+        let server = Arc::new(server::open_with(&data_dir, &base_url, log).await?);
+        let app = server::app(&server);
         let serving = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -158,7 +158,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<()> {
             if a.keep_running {
                 let stop = {
                     let _in_runtime = rt.enter();
-                    crate::up::shutdown_signal()
+                    server::up::shutdown_signal()
                 };
                 println!("\nthe server keeps running on {base_url}; Ctrl-C stops it");
                 rt.block_on(stop);
@@ -192,7 +192,7 @@ struct Summary {
     predictions: usize,
 }
 
-fn walk(story: &mut Story, a: &QuickstartArgs, server: &crate::server::Server, rt: &tokio::runtime::Runtime, base_url: &str, data_dir: &Path) -> Result<Summary, StepFailure> {
+fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tokio::runtime::Runtime, base_url: &str, data_dir: &Path) -> Result<Summary, StepFailure> {
     let server_args = ServerArgs { endpoint_url: base_url.to_string(), data_dir: data_dir.to_path_buf(), region: server.iam.region().to_string() };
 
     story.phase("load data", |_| {
@@ -215,10 +215,10 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &crate::server::Server, r
     let config_path = data_dir.join("config.dev.yml");
     let deployment = story.phase("init and deploy", |_| {
         let rt2 = runtime()?;
-        let config = rt2.block_on(crate::stage_cmd::make_roles(&server_args, "quickstart", "recpipe/recommender:latest"))?;
+        let config = rt2.block_on(crate::aws::stage::make_roles(&server_args, "quickstart", "recpipe/recommender:latest"))?;
         std::fs::write(&config_path, config.render())?;
         println!("roles: {}\n       {}\nwrote {}", config.sagemaker_role_arn, config.snf_ef_role_arn, config_path.display());
-        let v = rt2.block_on(crate::stage_cmd::admin_call(&server_args, &config.render(), "dev", "deploy"))?;
+        let v = rt2.block_on(crate::aws::stage::admin_call(&server_args, &config.render(), "dev", "deploy"))?;
         print!("{}", v["summary"].as_str().unwrap_or_default());
         let api_id = v["deployment"]["api_id"].as_str().context("deploy answered no api id")?.to_string();
         Ok((config, api_id))
@@ -270,7 +270,7 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &crate::server::Server, r
         let rt2 = runtime()?;
         rt2.block_on(async {
             let client = Client::new(&server_args)?;
-            crate::iam_cmd::query(&client, "iam", crate::iam_cmd::IAM_VERSION, "UpdateAssumeRolePolicy", &[("RoleName", role_name.as_str()), ("PolicyDocument", trust.as_str())]).await
+            crate::aws::iam::query(&client, "iam", crate::aws::iam::IAM_VERSION, "UpdateAssumeRolePolicy", &[("RoleName", role_name.as_str()), ("PolicyDocument", trust.as_str())]).await
         })?;
         Ok(())
     })?;
@@ -350,7 +350,7 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &crate::server::Server, r
 }
 
 /// Follows a training job until it ends, showing its secondary status and latest progress line.
-fn watch_job(server: &crate::server::Server, rt: &tokio::runtime::Runtime, name: &str, log: &Path) -> anyhow::Result<mlapi::DescribeTrainingJobResponse> {
+fn watch_job(server: &server::Server, rt: &tokio::runtime::Runtime, name: &str, log: &Path) -> anyhow::Result<mlapi::DescribeTrainingJobResponse> {
     let pb = indicatif::ProgressBar::new_spinner();
     pb.enable_steady_tick(Duration::from_millis(120));
     loop {
@@ -380,7 +380,7 @@ fn watch_job(server: &crate::server::Server, rt: &tokio::runtime::Runtime, name:
     }
 }
 
-fn wait_in_service(server: &crate::server::Server, rt: &tokio::runtime::Runtime, name: &str) -> anyhow::Result<()> {
+fn wait_in_service(server: &server::Server, rt: &tokio::runtime::Runtime, name: &str) -> anyhow::Result<()> {
     let pb = indicatif::ProgressBar::new_spinner();
     pb.enable_steady_tick(Duration::from_millis(120));
     let t = Instant::now();

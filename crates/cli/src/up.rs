@@ -1,8 +1,7 @@
-//! `recpipe up`: the one server process on one loopback port.
+//! `recpipe up`: the arguments; the server itself is the `server` crate.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 #[derive(Args)]
@@ -17,48 +16,5 @@ pub struct UpArgs {
 
 pub fn run(a: UpArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", a.port)).await.with_context(|| format!("binding 127.0.0.1:{}", a.port))?;
-        let port = listener.local_addr()?.port();
-        let base_url = format!("http://127.0.0.1:{port}");
-        let server = crate::server::open(&a.data_dir, &base_url).await?;
-        let app = crate::server::router(&server);
-        let stop = shutdown_signal();
-        println!("recpipe listening on {base_url}");
-        println!("data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
-        println!("admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
-        use std::io::Write;
-        std::io::stdout().flush()?;
-        axum::serve(listener, app).with_graceful_shutdown(stop).await?;
-        server.mlplane.shutdown().await;
-        eprintln!("recpipe stopped");
-        anyhow::Ok(())
-    })
-}
-
-/// Resolves at SIGTERM or Ctrl-C. The handlers are installed when this is called (inside the
-/// runtime), not when the future is first polled, so a signal sent as soon as the server has
-/// said it listens already stops it gracefully.
-pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt()).ok();
-    let mut terminate = signal(SignalKind::terminate()).ok();
-    async move {
-        let int = async {
-            match interrupt.as_mut() {
-                Some(s) => drop(s.recv().await),
-                None => std::future::pending::<()>().await,
-            }
-        };
-        let term = async {
-            match terminate.as_mut() {
-                Some(s) => drop(s.recv().await),
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = int => {},
-            _ = term => {},
-        }
-    }
+    rt.block_on(server::up::run(a.port, &a.data_dir))
 }

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use awsapi::{authorize, ApiGateway, Authenticated, Caller};
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Json, Router};
-use iam::{ContextKeys, Identity};
+use axum::{Json, Router};
+use iam::{Iam, IamError};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{require_sigv4, SigV4};
 use crate::config::DeployConfig;
 use crate::error::GatewayError;
 use crate::store::Throttle;
@@ -27,24 +27,36 @@ pub struct StageRequest {
     pub throttle: Option<Throttle>,
 }
 
+/// The admin routes' state: the gateway, whose IAM store verifies the callers.
+#[derive(Clone)]
+struct Admin(Arc<Gateway>);
+
+impl FromRef<Admin> for Arc<Iam> {
+    fn from_ref(a: &Admin) -> Arc<Iam> {
+        a.0.iam.clone()
+    }
+}
+
+/// Every call is [`Authenticated<ApiGateway>`] (SigV4, signing name `apigateway`).
 pub fn router(gw: Arc<Gateway>) -> Router {
-    let auth = SigV4::new(gw.iam.clone(), "apigateway");
     Router::new()
         .route("/_recpipe/deploy", post(deploy))
         .route("/_recpipe/info", post(info))
         .route("/_recpipe/remove", post(remove))
-        .layer(axum::middleware::from_fn_with_state(auth, require_sigv4))
-        .with_state(gw)
+        .with_state(Admin(gw))
 }
 
-fn allow(gw: &Gateway, who: &Identity, action: &str) -> Result<(), GatewayError> {
+fn allow(gw: &Gateway, who: &Caller, action: &str) -> Result<(), GatewayError> {
     let resource = format!("arn:aws:apigateway:{}::/restapis/*", gw.iam.region());
-    let eval = gw.iam.evaluate_identity_policies(who, action, &resource, &ContextKeys::new())?;
-    if eval.is_allowed() {
-        Ok(())
-    } else {
-        Err(GatewayError::AdminDenied { caller: who.arn().to_string(), action: action.to_string() })
-    }
+    authorize(who, action, &resource).map_err(|e| match e {
+        IamError::AccessDenied(message) => GatewayError::AdminDenied { message },
+        other => other.into(),
+    })
+}
+
+/// The body of an admin call, parsed from the bytes the signature covered.
+fn stage_request(body: &[u8]) -> Result<StageRequest, GatewayError> {
+    serde_json::from_slice(body).map_err(|e| GatewayError::BadAdminRequest(e.to_string()))
 }
 
 fn respond(r: Result<serde_json::Value, GatewayError>) -> Response {
@@ -63,18 +75,20 @@ fn gw_log_internal(e: &GatewayError) {
     eprintln!("{}", json!({"type": "admin_failed", "reason": e.to_string()}));
 }
 
-async fn deploy(State(gw): State<Arc<Gateway>>, Extension(who): Extension<Identity>, Json(req): Json<StageRequest>) -> Response {
+async fn deploy(State(Admin(gw)): State<Admin>, Authenticated { caller, body, .. }: Authenticated<ApiGateway>) -> Response {
     respond((|| -> Result<serde_json::Value, GatewayError> {
-        allow(&gw, &who, "apigateway:POST")?;
+        allow(&gw, &caller, "apigateway:POST")?;
+        let req = stage_request(&body)?;
         let config = DeployConfig::parse(&req.config_yaml)?;
         let d = gw.deploy(&config, &req.stage, req.throttle.unwrap_or_default())?;
         Ok(json!({"summary": summary(&d, &gw.settings.base_url), "deployment": d}))
     })())
 }
 
-async fn info(State(gw): State<Arc<Gateway>>, Extension(who): Extension<Identity>, Json(req): Json<StageRequest>) -> Response {
+async fn info(State(Admin(gw)): State<Admin>, Authenticated { caller, body, .. }: Authenticated<ApiGateway>) -> Response {
     respond((|| -> Result<serde_json::Value, GatewayError> {
-        allow(&gw, &who, "apigateway:GET")?;
+        allow(&gw, &caller, "apigateway:GET")?;
+        let req = stage_request(&body)?;
         let config = DeployConfig::parse(&req.config_yaml)?;
         let service = config.service_name();
         let d = gw.store.get(&service, &req.stage)?.ok_or_else(|| GatewayError::NotFound { what: format!("service {service} has no stage '{}' deployed (run recpipe deploy)", req.stage) })?;
@@ -82,9 +96,10 @@ async fn info(State(gw): State<Arc<Gateway>>, Extension(who): Extension<Identity
     })())
 }
 
-async fn remove(State(gw): State<Arc<Gateway>>, Extension(who): Extension<Identity>, Json(req): Json<StageRequest>) -> Response {
+async fn remove(State(Admin(gw)): State<Admin>, Authenticated { caller, body, .. }: Authenticated<ApiGateway>) -> Response {
     respond((|| -> Result<serde_json::Value, GatewayError> {
-        allow(&gw, &who, "apigateway:DELETE")?;
+        allow(&gw, &caller, "apigateway:DELETE")?;
+        let req = stage_request(&body)?;
         let config = DeployConfig::parse(&req.config_yaml)?;
         let service = config.service_name();
         if !gw.remove(&service, &req.stage)? {

@@ -54,9 +54,12 @@ pub enum GatewayError {
     BadControlPlaneAnswer(String),
     #[error("{0}")]
     Config(ConfigError),
-    /// The caller may not use the admin API (identity policies say no).
-    #[error("User: {caller} is not authorized to perform: {action}")]
-    AdminDenied { caller: String, action: String },
+    /// The caller may not use the admin API (identity policies say no); IAM's words.
+    #[error("{message}")]
+    AdminDenied { message: String },
+    /// An admin call's body is not the JSON it takes.
+    #[error("the admin request body is not valid: {0}")]
+    BadAdminRequest(String),
     /// A storage, task or I/O failure; the detail is for the log only.
     #[error("gateway internal failure: {0}")]
     Internal(String),
@@ -105,6 +108,7 @@ impl GatewayError {
             GatewayError::BadControlPlaneAnswer(_) => (502, "BadGatewayException", "Bad gateway: the control plane's answer could not be read".into(), false),
             GatewayError::Config(_) => (400, "BadRequestException", self.to_string(), false),
             GatewayError::AdminDenied { .. } => (403, "AccessDeniedException", self.to_string(), false),
+            GatewayError::BadAdminRequest(_) => (400, "BadRequestException", self.to_string(), false),
             GatewayError::Internal(_) => (500, "InternalServerErrorException", INTERNAL.into(), false),
         };
         let message = if status >= 500 && !exposes_5xx(self) { INTERNAL.to_string() } else { message };
@@ -133,6 +137,7 @@ fn exposes_5xx(e: &GatewayError) -> bool {
         | GatewayError::EndpointNotReady { .. }
         | GatewayError::Config(_)
         | GatewayError::AdminDenied { .. }
+        | GatewayError::BadAdminRequest(_)
         | GatewayError::Internal(_) => false,
     }
 }
@@ -158,6 +163,12 @@ impl IntoResponse for GatewayError {
         let mut resp = (status, axum::Json(wire.body())).into_response();
         resp.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(wire.code));
         resp
+    }
+}
+
+impl From<AuthError> for GatewayError {
+    fn from(e: AuthError) -> Self {
+        GatewayError::Unauthenticated(e)
     }
 }
 

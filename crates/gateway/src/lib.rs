@@ -2,13 +2,12 @@
 //! configuration, `gw_*` tables of `state.db`), the `aws_iam` authorizer (SigV4 through `iam`), the
 //! resource policy, throttling, size limits and the access log, and the four external-function
 //! handlers (`train`, `deploy`, `invoke`, `describe`) with Snowflake's batch and asynchronous
-//! protocol. It also serves IAM's and STS's Query API and offers SigV4 verification to the other
-//! parts of the server. Handlers reach the control plane only through [`mlapi::SageMaker`]; this
+//! protocol. It also serves IAM's and STS's Query API and recpipe's admin calls, each caller
+//! verified by `awsapi`'s extractor. Handlers reach the control plane only through [`mlapi::SageMaker`]; this
 //! crate must never start processes, touch model files or log a secret or a signature.
 
 pub mod access_log;
 pub mod admin;
-pub mod auth;
 pub mod batch;
 pub mod body;
 pub mod config;
@@ -16,7 +15,7 @@ pub mod error;
 pub mod handlers;
 pub mod query_api;
 mod query_xml;
-mod random;
+use iam::random;
 pub mod results;
 mod routes;
 pub mod stage;
@@ -36,7 +35,6 @@ use iam::Iam;
 use mlapi::SageMaker;
 
 pub use access_log::AccessLog;
-pub use auth::{authenticate, require_sigv4, SigV4};
 pub use config::{ConfigError, DeployConfig};
 pub use error::{GatewayError, WireError};
 pub use stage::LiveStage;

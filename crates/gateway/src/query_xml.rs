@@ -1,23 +1,13 @@
 //! IAM's Query actions and their XML answers (namespace `https://iam.amazonaws.com/doc/2010-05-08/`).
 
+use awsapi::Caller;
+use iam::query::{param, xml_escape as esc, IAM_NS};
 use iam::sigv4::format_iso8601;
-use iam::{ContextKeys, Iam, IamError, Identity, Role};
-
-pub const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-pub const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
-}
+use iam::{Iam, IamError, Identity, Role};
 
 /// RFC 3986 percent-encoding, as IAM returns policy documents.
 fn url_encode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
-pub fn error(ns: &str, code: &str, message: &str, status: u16, request_id: &str) -> String {
-    let kind = if status >= 500 { "Receiver" } else { "Sender" };
-    format!("<ErrorResponse xmlns=\"{ns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n", esc(message))
 }
 
 fn envelope(action: &str, result: Option<String>, request_id: &str) -> String {
@@ -33,10 +23,6 @@ fn role_xml(tag: &str, r: &Role, indent: &str) -> String {
     )
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
 fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, IamError> {
     param(params, name).ok_or_else(|| {
         let member = format!("{}{}", name[..1].to_ascii_lowercase(), &name[1..]);
@@ -45,76 +31,70 @@ fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, I
 }
 
 /// Checks the caller's identity policies allow `iam:<action>` on `resource`.
-fn authorize(iam: &Iam, who: &Identity, action: &str, resource: &str) -> Result<(), IamError> {
-    let full = format!("iam:{action}");
-    let eval = iam.evaluate_identity_policies(who, &full, resource, &ContextKeys::new())?;
-    if eval.is_allowed() {
-        Ok(())
-    } else {
-        Err(IamError::AccessDenied(format!("User: {} is not authorized to perform: {full} on resource: {resource}", who.arn())))
-    }
+fn authorize(who: &Caller, action: &str, resource: &str) -> Result<(), IamError> {
+    awsapi::authorize(who, &format!("iam:{action}"), resource)
 }
 
 /// Runs one IAM action for `who` and renders its XML answer.
-pub fn iam_action(iam: &Iam, who: &Identity, action: &str, p: &[(String, String)], request_id: &str) -> Result<String, IamError> {
+pub fn iam_action(iam: &Iam, who: &Caller, action: &str, p: &[(String, String)], request_id: &str) -> Result<String, IamError> {
     let role_arn = |name: &str| iam.role_arn(name);
     match action {
         "CreateRole" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             let role = iam.create_role(name, required(p, "AssumeRolePolicyDocument")?, param(p, "Description"))?;
             Ok(envelope(action, Some(role_xml("Role", &role, "    ")), request_id))
         }
         "GetRole" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             let role = iam.get_role(name)?;
             Ok(envelope(action, Some(role_xml("Role", &role, "    ")), request_id))
         }
         "ListRoles" => {
-            authorize(iam, who, action, &role_arn("*"))?;
+            authorize(who, action, &role_arn("*"))?;
             let members: String = iam.list_roles()?.iter().map(|r| role_xml("member", r, "      ")).collect();
             Ok(envelope(action, Some(format!("    <IsTruncated>false</IsTruncated>\n    <Roles>\n{members}    </Roles>\n")), request_id))
         }
         "UpdateAssumeRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.update_assume_role_policy(name, required(p, "PolicyDocument")?)?;
             Ok(envelope(action, None, request_id))
         }
         "PutRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.put_role_policy(name, required(p, "PolicyName")?, required(p, "PolicyDocument")?)?;
             Ok(envelope(action, None, request_id))
         }
         "AttachRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.attach_role_policy(name, required(p, "PolicyArn")?)?;
             Ok(envelope(action, None, request_id))
         }
         "DetachRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.detach_role_policy(name, required(p, "PolicyArn")?)?;
             Ok(envelope(action, None, request_id))
         }
         "DeleteRolePolicy" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.delete_role_policy(name, required(p, "PolicyName")?)?;
             Ok(envelope(action, None, request_id))
         }
         "DeleteRole" => {
             let name = required(p, "RoleName")?;
-            authorize(iam, who, action, &role_arn(name))?;
+            authorize(who, action, &role_arn(name))?;
             iam.delete_role(name)?;
             Ok(envelope(action, None, request_id))
         }
         "CreateUser" => {
             let name = required(p, "UserName")?;
-            authorize(iam, who, action, &iam.user_arn(name))?;
+            authorize(who, action, &iam.user_arn(name))?;
             let u = iam.create_user(name)?;
             Ok(envelope(
                 action,
@@ -125,14 +105,26 @@ pub fn iam_action(iam: &Iam, who: &Identity, action: &str, p: &[(String, String)
                 request_id,
             ))
         }
+        "PutUserPolicy" => {
+            let name = required(p, "UserName")?;
+            authorize(who, action, &iam.user_arn(name))?;
+            iam.put_user_policy(name, required(p, "PolicyName")?, required(p, "PolicyDocument")?)?;
+            Ok(envelope(action, None, request_id))
+        }
+        "AttachUserPolicy" => {
+            let name = required(p, "UserName")?;
+            authorize(who, action, &iam.user_arn(name))?;
+            iam.attach_user_policy(name, required(p, "PolicyArn")?)?;
+            Ok(envelope(action, None, request_id))
+        }
         "CreateAccessKey" => {
             // Without UserName, the key is for the calling user (as in AWS).
-            let name = match (param(p, "UserName"), who) {
+            let name = match (param(p, "UserName"), who.identity()) {
                 (Some(n), _) => n.to_string(),
                 (None, Identity::User { name, .. }) => name.clone(),
                 (None, _) => return Err(IamError::ValidationError("UserName is required when the caller is not an IAM user".into())),
             };
-            authorize(iam, who, action, &iam.user_arn(&name))?;
+            authorize(who, action, &iam.user_arn(&name))?;
             let k = iam.create_access_key(&name)?;
             Ok(envelope(
                 action,

@@ -20,7 +20,7 @@ use crate::access_log::{line, Slot};
 use crate::body::{accepts_gzip, check_md5, decode, gzip, read_capped};
 use crate::error::GatewayError;
 use crate::results::Outcome;
-use crate::{auth, batch, handlers, random, Function, Gateway, LiveStage};
+use crate::{batch, handlers, random, Function, Gateway, LiveStage};
 
 pub const BATCH_ID: &str = "sf-external-function-query-batch-id";
 
@@ -109,7 +109,7 @@ async fn gate(req: Request, gw: &Gateway, slot: &Slot) -> Result<Invocation, Gat
         return Err(GatewayError::Throttled { stage: stage_name.to_string() });
     }
     let wire = read_capped(&parts.headers, body, gw.settings.body_limit).await?;
-    let identity = auth::authenticate(&gw.iam, "execute-api", &stage.deployment.config.region, &parts, &wire)?;
+    let identity = awsapi::verify(&gw.iam, "execute-api", &stage.deployment.config.region, &parts, &wire)?;
     slot.lock().unwrap_or_else(|p| p.into_inner()).caller = Some(identity.arn().to_string());
     let resource = stage.resource_arn(parts.method.as_str(), function.name());
     let eval = gw.iam.authorize_with_resource_policy(&identity, "execute-api:Invoke", &resource, &stage.policy, &stage.deployment.account, &ContextKeys::new())?;

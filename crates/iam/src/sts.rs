@@ -151,11 +151,11 @@ impl Iam {
 
         let now = self.now();
         let expiration = now + Duration::seconds(i64::from(duration));
-        let access_key_id = format!("ASIA{}", random::string_from(random::UPPER_ALNUM, 16)?);
-        let secret = random::string_from(random::SECRET_CHARS, 40)?;
+        let access_key_id = format!("ASIA{}", random::string_from(random::UPPER_ALNUM, 16));
+        let secret = random::string_from(random::SECRET_CHARS, 40);
         let token = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
-            random::bytes(120)?,
+            random::bytes(120),
         );
         self.tx(|tx| {
             // Sessions a day past expiry are of no use even for saying "expired".
@@ -359,6 +359,20 @@ impl Iam {
         let named = named_policies(entry.as_deref());
         let ctx = context_for(&named, identity, action, resource, extra);
         Ok(evaluate(&named, &ctx))
+    }
+
+    /// Default deny: `Ok` only when the identity's policies allow `action` on `resource` (with
+    /// `extra` context keys such as `iam:PassedToService`); otherwise
+    /// [`IamError::AccessDenied`] in AWS's words, naming the caller, the action, the resource and
+    /// whether no policy allowed it or one denied it explicitly.
+    pub fn authorize(&self, identity: &Identity, action: &str, resource: &str, extra: &ContextKeys) -> Result<(), IamError> {
+        let eval = self.evaluate_identity_policies(identity, action, resource, extra)?;
+        let why = match eval.decision {
+            Decision::Allow => return Ok(()),
+            Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_string(),
+            Decision::ImplicitDeny => format!("because no identity-based policy allows the {action} action"),
+        };
+        Err(IamError::AccessDenied(format!("User: {} is not authorized to perform: {action} on resource: {resource} {why}", identity.arn())))
     }
 
     /// API Gateway's decision for `identity` invoking `resource` (owned by `resource_account`)

@@ -1,9 +1,10 @@
-//! STS's Query API for `AssumeRole`, transport-free: form parameters in, AWS's XML out.
+//! STS's Query API for `AssumeRole`, transport-free: form parameters in, AWS's XML out (the
+//! shared pieces are [`crate::query`]'s).
 
+use crate::query::{error_document, param, parse_form, xml_escape, STS_NS as XMLNS};
 use crate::sigv4::format_iso8601;
 use crate::{random, Iam, IamError, Identity};
 
-const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 const VERSION: &str = "2011-06-15";
 
 /// An STS answer ready to send: status, content type and XML body.
@@ -12,53 +13,6 @@ pub struct StsResponse {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
-}
-
-/// Decodes `application/x-www-form-urlencoded` (`+` is a space, `%XX` a byte).
-fn form_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 fn required<'a>(
@@ -75,16 +29,7 @@ fn required<'a>(
 
 /// The XML error document for `err`.
 pub fn error_response(err: &IamError, request_id: &str) -> StsResponse {
-    let kind = if err.http_status() >= 500 {
-        "Receiver"
-    } else {
-        "Sender"
-    };
-    let body = format!(
-        "<ErrorResponse xmlns=\"{XMLNS}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{request_id}</RequestId>\n</ErrorResponse>\n",
-        err.code(),
-        xml_escape(&err.wire_message())
-    );
+    let body = error_document(XMLNS, err.code(), &err.wire_message(), err.http_status(), request_id);
     StsResponse {
         status: err.http_status(),
         content_type: "text/xml",
@@ -96,8 +41,7 @@ impl Iam {
     /// Handles an STS Query API request body (`Action=AssumeRole&Version=2011-06-15&RoleArn=...`)
     /// from the verified `caller`.
     pub fn sts_query(&self, caller: &Identity, form_body: &str) -> StsResponse {
-        let request_id =
-            random::request_id().unwrap_or_else(|_| "00000000-0000-0000-0000-000000000000".into());
+        let request_id = random::request_id();
         match self.sts_query_inner(caller, form_body, &request_id) {
             Ok(body) => StsResponse {
                 status: 200,
@@ -114,14 +58,7 @@ impl Iam {
         form_body: &str,
         request_id: &str,
     ) -> Result<String, IamError> {
-        let params: Vec<(String, String)> = form_body
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (form_decode(k), form_decode(v))
-            })
-            .collect();
+        let params = parse_form(form_body);
         let action = required(&params, "Action", "action")?;
         let version = param(&params, "Version").unwrap_or(VERSION);
         if action != "AssumeRole" || version != VERSION {
@@ -161,16 +98,6 @@ impl Iam {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_decoding_and_escaping() {
-        assert_eq!(form_decode("a+b%2Fc%3A%zz"), "a b/c:%zz");
-        assert_eq!(
-            form_decode("arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fx"),
-            "arn:aws:iam::111122223333:role/x"
-        );
-        assert_eq!(xml_escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&apos;");
-    }
 
     #[test]
     fn errors_render_as_sts_error_xml() {

@@ -163,7 +163,13 @@ impl Mlplane {
         self.iam.account_id()
     }
 
-    fn arn(&self, kind: &str, name: &str) -> String {
+    /// The IAM store the control plane checks roles (and its API checks callers) against.
+    pub fn iam(&self) -> &Arc<iam::Iam> {
+        &self.iam
+    }
+
+    /// `arn:aws:sagemaker:<region>:<account>:<kind>/<name>` as SageMaker spells it.
+    pub fn arn(&self, kind: &str, name: &str) -> String {
         mlapi::names::arn(self.region(), self.account(), kind, name)
     }
 

@@ -1,22 +1,24 @@
 //! SageMaker Runtime's `POST /endpoints/<name>/invocations`: the body passes through to a
 //! serving process; the answer comes back with `x-Amzn-Invoked-Production-Variant`. Errors use
-//! the runtime's names (ValidationError 400, ModelError 424, ServiceUnavailable 503).
+//! the runtime's names (ValidationError 400, ModelError 424, ServiceUnavailable 503). The caller
+//! is [`Authenticated<SageMakerRuntime>`] and must be allowed `sagemaker:InvokeEndpoint` on the
+//! endpoint's ARN.
 
 use std::sync::Arc;
 
-use axum::body::to_bytes;
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use awsapi::{authorize, Authenticated, SageMakerRuntime};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use mlapi::{ApiError, ErrorCode, InvokeEndpointRequest};
 
-use crate::endpoints::invoke::MAX_PAYLOAD;
+use crate::api::{denied, ApiState};
 use crate::Mlplane;
 
 pub fn runtime_router(plane: Arc<Mlplane>) -> Router {
-    Router::new().route("/endpoints/{name}/invocations", post(invoke)).with_state(plane)
+    Router::new().route("/endpoints/{name}/invocations", post(invoke)).with_state(ApiState::new(plane))
 }
 
 fn error(e: ApiError) -> Response {
@@ -31,16 +33,11 @@ fn error(e: ApiError) -> Response {
     resp
 }
 
-async fn invoke(State(plane): State<Arc<Mlplane>>, Path(name): Path<String>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    // Mounted behind SigV4 verification, which leaves the caller here (looked at, not cloned).
-    if parts.extensions.get::<iam::Identity>().is_none() {
-        return error(ApiError::new(ErrorCode::InternalFailure, "the request reached the runtime without a verified caller"));
+async fn invoke(State(st): State<ApiState>, Path(name): Path<String>, headers: HeaderMap, Authenticated { caller, body, .. }: Authenticated<SageMakerRuntime>) -> Response {
+    if let Err(e) = authorize(&caller, "sagemaker:InvokeEndpoint", &st.plane.arn("endpoint", &name)) {
+        return error(denied(e));
     }
-    let Ok(body) = to_bytes(body, MAX_PAYLOAD).await else {
-        return error(ApiError::new(ErrorCode::ValidationError, format!("Request payload is larger than the limit of {MAX_PAYLOAD} bytes.")));
-    };
-    let headers = &parts.headers;
+    let headers = &headers;
     let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
     let req = InvokeEndpointRequest {
         endpoint_name: name,
@@ -48,7 +45,7 @@ async fn invoke(State(plane): State<Arc<Mlplane>>, Path(name): Path<String>, req
         accept: text(header::ACCEPT),
         body,
     };
-    match plane.invoke_endpoint(req).await {
+    match st.plane.invoke_endpoint(req).await {
         Ok(r) => {
             let mut resp = (StatusCode::OK, r.body).into_response();
             if let Ok(v) = HeaderValue::from_str(&r.content_type) {

@@ -15,7 +15,7 @@ mod error;
 mod exec;
 pub mod extfn;
 pub mod load;
-mod random;
+use iam::random;
 mod result;
 mod session;
 pub mod sql;

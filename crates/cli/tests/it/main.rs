@@ -4,6 +4,7 @@ mod container_serve;
 mod container_train;
 mod gateway_up;
 mod lab_flow;
+mod mlplane_authz;
 mod mlplane_bench;
 mod mlplane_boto3;
 mod mlplane_endpoints;

@@ -42,12 +42,14 @@ use mlapi::*;
 
 use crate::plane::{fast_config, Plane};
 
-fn bench(ml_root: &std::path::Path, url: &str, path: &str, rows: usize, connections: usize) -> serde_json::Value {
-    let out = crate::support::recpipe()
-        .args(["bench", "serve", "--json", "--seconds", "5", "--connections", &connections.to_string(), "--rows", &rows.to_string(), "--url", url, "--path", path, "--ml-root"])
-        .arg(ml_root)
-        .output()
-        .unwrap();
+/// `recpipe bench serve` against `url`; through the control plane (`path` set) signed by `key`.
+fn bench(ml_root: &std::path::Path, url: &str, path: &str, rows: usize, connections: usize, key: &iam::AccessKey) -> serde_json::Value {
+    let mut cmd = crate::support::recpipe();
+    cmd.args(["bench", "serve", "--json", "--seconds", "5", "--connections", &connections.to_string(), "--rows", &rows.to_string(), "--url", url, "--path", path, "--ml-root"]).arg(ml_root);
+    if !path.is_empty() {
+        cmd.arg("--sigv4").env("AWS_ACCESS_KEY_ID", &key.access_key_id).env("AWS_SECRET_ACCESS_KEY", key.secret_access_key.expose()).env("AWS_REGION", "us-east-1");
+    }
+    let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -78,6 +80,7 @@ async fn measure_control_plane_latencies_and_invocation_overhead() {
     println!("CreateEndpoint → InService in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
 
     let addr = p.serve().await;
+    let key = p.admin_key();
     let inst = p.plane.endpoint_instances("bench-ep")[0].clone();
     let ml_root = p.path().join("endpoints/bench-ep").join(&inst.label);
     // 500 rows is the warehouse's default batch size. On 2 cores the three processes (load
@@ -95,9 +98,9 @@ async fn measure_control_plane_latencies_and_invocation_overhead() {
         let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
         for _ in 0..3 {
             for (i, (url, path)) in [(format!("http://{}", inst.addr), ""), (format!("http://{addr}"), "/endpoints/bench-ep")].into_iter().enumerate() {
-                let ml_root = ml_root.clone();
+                let (ml_root, key) = (ml_root.clone(), key.clone());
                 let (plane0, serving0) = (cpu_seconds(std::process::id()), cpu_seconds(inst.pid));
-                let r = tokio::task::spawn_blocking(move || bench(&ml_root, &url, path, rows, connections)).await.unwrap();
+                let r = tokio::task::spawn_blocking(move || bench(&ml_root, &url, path, rows, connections, &key)).await.unwrap();
                 let requests = r["requests"].as_f64().unwrap().max(1.0);
                 let per = |s: f64| s * 1e6 / requests;
                 runs[i].push(Run {

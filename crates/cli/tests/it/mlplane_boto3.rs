@@ -2,18 +2,10 @@
 
 use crate::plane::{fast_config, Plane};
 
-fn python_with_boto3() -> Result<(), String> {
-    match std::process::Command::new("python3").args(["-c", "import boto3, botocore"]).output() {
-        Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!("boto3 is not importable: {}", String::from_utf8_lossy(&o.stderr).trim())),
-        Err(e) => Err(format!("python3 cannot run: {e}")),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_trains_deploys_invokes_updates_and_deletes() {
-    if let Err(why) = python_with_boto3() {
-        println!("SKIPPED boto3_trains_deploys_invokes_updates_and_deletes: {why}");
+    if let Err(why) = crate::support::python_with_boto3() {
+        println!("SKIPPED boto3_trains_deploys_invokes_updates_and_deletes because {why}");
         return;
     }
     let p = Plane::open(fast_config()).await;
@@ -24,13 +16,14 @@ async fn boto3_trains_deploys_invokes_updates_and_deletes() {
     container::pack_dir(&junk, &p.path().join("junk.tar.gz")).unwrap();
     p.plane.objects().upload(&p.path().join("junk.tar.gz"), &mlplane::S3Url::parse("s3://models/junk/model.tar.gz").unwrap()).await.unwrap();
     let addr = p.serve().await;
+    let admin = p.admin_key();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/boto3_sagemaker.py");
     let out = tokio::process::Command::new("python3")
         .arg(script)
         .env("RECPIPE_URL", format!("http://{addr}"))
         .env("ROLE_ARN", &p.role_arn)
-        .env("AWS_ACCESS_KEY_ID", "AKIDRECPIPETEST")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
+        .env("AWS_ACCESS_KEY_ID", &admin.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", admin.secret_access_key.expose())
         .env_remove("AWS_PROFILE")
         .output()
         .await

@@ -51,7 +51,7 @@ fn harness_server_process() {
             iam.create_role("sagemaker-exec", crate::plane::TRUST_SAGEMAKER, None).unwrap();
         }
         let plane = mlplane::Mlplane::open(&dir, iam.clone(), crate::plane::binary(), fast_config()).await.unwrap();
-        let addr = crate::plane::serve_http(plane.clone(), &iam).await;
+        let addr = crate::plane::serve_http(plane.clone()).await;
         container::layout::write_atomic(&dir.join("harness.addr"), addr.to_string().as_bytes()).unwrap();
         std::future::pending::<()>().await;
     });
@@ -61,11 +61,15 @@ fn harness_server_process() {
 struct Server {
     child: Child,
     addr: String,
+    /// The admin's key, which every call is signed with.
+    key: iam::AccessKey,
 }
 
 impl Server {
     fn start(dir: &Path) -> Server {
         let _ = std::fs::remove_file(dir.join("harness.addr"));
+        // Created (or read back) before the harness opens the store; the handle is closed again.
+        let key = iam::Iam::open(dir.join("state.db")).unwrap().ensure_admin_user().unwrap();
         let child = Command::new(std::env::current_exe().unwrap())
             .args(["mlplane_recovery::harness_server_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
             .env("RECPIPE_TEST_PLANE_DIR", dir)
@@ -81,12 +85,12 @@ impl Server {
             assert!(Instant::now() < deadline, "the harness server never started");
             std::thread::sleep(Duration::from_millis(20));
         };
-        Server { child, addr }
+        Server { child, addr, key }
     }
 
     fn call(&self, op: &str, body: Value) -> (u16, Value) {
         let headers = [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", &format!("SageMaker.{op}"))];
-        let (status, out) = crate::support::http(&self.addr, "POST", "/", &headers, body.to_string().as_bytes());
+        let (status, out) = crate::support::signed_http(&self.addr, &self.key, "POST", "/", &headers, body.to_string().as_bytes());
         (status, serde_json::from_slice(&out).unwrap_or(Value::Null))
     }
 
@@ -206,7 +210,7 @@ fn sigkill_during_a_job_and_during_an_update_leaves_everything_consistent() {
     }
     server.ok("CreateEndpoint", json!({"EndpointName": "k-ep", "EndpointConfigName": "k-a-c"}));
     server.wait("DescribeEndpoint", json!({"EndpointName": "k-ep"}), |v| v["EndpointStatus"] == "InService");
-    let before = crate::support::http(&server.addr, "POST", "/endpoints/k-ep/invocations", &[("Content-Type", "text/csv")], b"1,10\n");
+    let before = crate::support::signed_http(&server.addr, &server.key, "POST", "/endpoints/k-ep/invocations", &[("Content-Type", "text/csv")], b"1,10\n");
     assert_eq!(before.0, 200);
     server.ok("UpdateEndpoint", json!({"EndpointName": "k-ep", "EndpointConfigName": "k-b-c"}));
     std::thread::sleep(Duration::from_millis(30));
@@ -219,13 +223,13 @@ fn sigkill_during_a_job_and_during_an_update_leaves_everything_consistent() {
     assert_eq!(d["EndpointStatus"], "InService", "{d}");
     if d["EndpointConfigName"] == "k-a-c" {
         assert!(d["FailureReason"].as_str().unwrap_or("").contains("k-b-c"), "{d}");
-        let after = crate::support::http(&server.addr, "POST", "/endpoints/k-ep/invocations", &[("Content-Type", "text/csv")], b"1,10\n");
+        let after = crate::support::signed_http(&server.addr, &server.key, "POST", "/endpoints/k-ep/invocations", &[("Content-Type", "text/csv")], b"1,10\n");
         assert_eq!(after, before, "the restored endpoint answers as before");
         server.ok("UpdateEndpoint", json!({"EndpointName": "k-ep", "EndpointConfigName": "k-b-c"}));
     }
     let d = server.wait("DescribeEndpoint", json!({"EndpointName": "k-ep"}), |v| v["EndpointStatus"] == "InService" && v["EndpointConfigName"] == "k-b-c");
     assert!(d["FailureReason"].is_null(), "{d}");
-    let (status, _) = crate::support::http(&server.addr, "POST", "/endpoints/k-ep/invocations", &[("Content-Type", "text/csv")], b"1,10\n");
+    let (status, _) = crate::support::signed_http(&server.addr, &server.key, "POST", "/endpoints/k-ep/invocations", &[("Content-Type", "text/csv")], b"1,10\n");
     assert_eq!(status, 200);
     assert_consistent(&dir);
     server.kill9();

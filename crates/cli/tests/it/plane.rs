@@ -1,6 +1,6 @@
 //! Helpers for the control-plane tests: a data directory with an execution role, a control plane
 //! whose jobs and endpoints are real `recpipe container` processes of the binary under test, and
-//! its routers on a loopback port behind a stand-in for the server's SigV4 layer.
+//! its routers on a loopback port (each handler verifies SigV4 and authorises its caller).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -146,21 +146,20 @@ impl Plane {
             .await
     }
 
-    /// The API and runtime routers on a loopback port, each request carrying the identity the
-    /// server's SigV4 layer would have verified.
+    /// The API and runtime routers on a loopback port; callers sign with a key of this store
+    /// (the admin's: [`Plane::admin_key`]).
     pub async fn serve(&self) -> SocketAddr {
-        serve_http(self.plane.clone(), &self.iam).await
+        serve_http(self.plane.clone()).await
+    }
+
+    /// The account admin's access key (AdministratorAccess), created at the first call.
+    pub fn admin_key(&self) -> iam::AccessKey {
+        self.iam.ensure_admin_user().unwrap()
     }
 }
 
-pub async fn serve_http(plane: Arc<Mlplane>, iam: &iam::Iam) -> SocketAddr {
-    let identity = iam::Identity::User {
-        account: iam.account_id().into(),
-        name: "recpipe-admin".into(),
-        user_id: "AIDATEST".into(),
-        arn: format!("arn:aws:iam::{}:user/recpipe-admin", iam.account_id()),
-    };
-    let app = mlplane::api::api_router(plane.clone()).merge(mlplane::runtime::runtime_router(plane)).layer(axum::Extension(identity));
+pub async fn serve_http(plane: Arc<Mlplane>) -> SocketAddr {
+    let app = mlplane::api::api_router(plane.clone()).merge(mlplane::runtime::runtime_router(plane));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

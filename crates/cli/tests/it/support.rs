@@ -6,6 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `Ok` when `python3` can import boto3 and botocore, else why not (the test then prints
+/// `SKIPPED ... because` and returns).
+pub fn python_with_boto3() -> Result<(), String> {
+    match std::process::Command::new("python3").args(["-c", "import boto3, botocore"]).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!("boto3 is not importable: {}", String::from_utf8_lossy(&o.stderr).trim())),
+        Err(e) => Err(format!("python3 cannot run: {e}")),
+    }
+}
+
 pub fn recpipe() -> Command {
     Command::new(env!("CARGO_BIN_EXE_recpipe"))
 }
@@ -91,6 +101,20 @@ impl Drop for Serving {
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and body.
+/// [`http`] signed with SigV4 for service `sagemaker` in us-east-1 by `key`, now.
+pub fn signed_http(addr: &str, key: &iam::AccessKey, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    let mut req = iam::HttpRequest {
+        method: method.into(),
+        path: path.into(),
+        query: String::new(),
+        headers: std::iter::once(("Host".to_string(), addr.to_string())).chain(headers.iter().map(|(k, v)| (k.to_string(), v.to_string()))).collect(),
+        payload: iam::Payload::Bytes(body.to_vec()),
+    };
+    iam::sigv4::sign_request(&mut req, &key.access_key_id, &key.secret_access_key, None, "us-east-1", "sagemaker", time::OffsetDateTime::now_utc()).unwrap();
+    let signed: Vec<(&str, &str)> = req.headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    http(addr, method, path, &signed, body)
+}
+
 pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
     let Ok(mut s) = TcpStream::connect(addr) else { return (0, Vec::new()) };
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());

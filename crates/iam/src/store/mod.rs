@@ -110,8 +110,8 @@ impl Iam {
                     Some(g) => g,
                     None => format!(
                         "{}{}",
-                        random::string_from(b"123456789", 1)?,
-                        random::string_from(random::DIGITS, 11)?
+                        random::string_from(b"123456789", 1),
+                        random::string_from(random::DIGITS, 11)
                     ),
                 };
                 if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {

@@ -74,7 +74,7 @@ impl Iam {
     ) -> Result<Role, IamError> {
         validate_name("roleName", role_name, 64)?;
         PolicyDocument::parse(assume_role_policy_document, PolicyKind::Trust)?;
-        let role_id = format!("AROA{}", random::string_from(random::UPPER_ALNUM, 17)?);
+        let role_id = format!("AROA{}", random::string_from(random::UPPER_ALNUM, 17));
         let created = self.now().unix_timestamp();
         self.tx(|tx| {
             if self.load_role(tx, role_name)?.is_some() {

@@ -64,7 +64,7 @@ impl Iam {
     /// `CreateUser`.
     pub fn create_user(&self, user_name: &str) -> Result<User, IamError> {
         validate_name("userName", user_name, 64)?;
-        let user_id = format!("AIDA{}", random::string_from(random::UPPER_ALNUM, 17)?);
+        let user_id = format!("AIDA{}", random::string_from(random::UPPER_ALNUM, 17));
         let created = self.now().unix_timestamp();
         self.tx(|tx| {
             if self.load_user(tx, user_name)?.is_some() {
@@ -105,8 +105,8 @@ impl Iam {
     /// `CreateAccessKey`: a new `AKIA...` id and 40-character secret, returned once here and
     /// kept in the store so signatures can be verified.
     pub fn create_access_key(&self, user_name: &str) -> Result<AccessKey, IamError> {
-        let access_key_id = format!("AKIA{}", random::string_from(random::UPPER_ALNUM, 16)?);
-        let secret = random::string_from(random::SECRET_CHARS, 40)?;
+        let access_key_id = format!("AKIA{}", random::string_from(random::UPPER_ALNUM, 16));
+        let secret = random::string_from(random::SECRET_CHARS, 40);
         let created = self.now().unix_timestamp();
         self.tx(|tx| {
             if self.load_user(tx, user_name)?.is_none() {

@@ -50,12 +50,12 @@ pub fn run(a: WarehouseArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("state.db");
     let iam = Arc::new(Iam::open(&db)?);
-    crate::bench_gateway::bench_roles(&iam)?;
+    crate::bench::gateway::bench_roles(&iam)?;
     let wh = warehouse::Warehouse::open(dir.path(), iam.clone())?.warehouse;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let host = listener.local_addr()?.to_string();
-    let (gw, path) = rt.block_on(crate::bench_gateway::bench_stage(&iam, &db, &host, AccessLog::custom(|_| {})))?;
+    let (gw, path) = rt.block_on(crate::bench::gateway::bench_stage(&iam, &db, &host, AccessLog::custom(|_| {})))?;
     let app = gw.router().merge(warehouse::api::router(warehouse::api::ApiState::new(wh.clone(), Default::default())));
     rt.spawn(async move { axum::serve(listener, app).await });
 

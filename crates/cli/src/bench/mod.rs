@@ -1,6 +1,10 @@
 //! `recpipe bench`: measurements, not tests. `bench train` runs the container's training
 //! pipeline in-process on a ratings file and reports phase timings and peak memory.
 
+pub mod gateway;
+pub mod serve;
+pub mod warehouse;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -14,12 +18,12 @@ pub enum BenchCommand {
     /// Load ratings, cross-validate, fit on all ratings, top-N for every user.
     Train(TrainArgs),
     /// Load-test a serving process's /invocations over loopback.
-    Serve(crate::bench_serve::ServeArgs),
+    Serve(crate::bench::serve::ServeArgs),
     /// Signed external-function batches per second through the gateway, and auth latency.
-    Gateway(crate::bench_gateway::GatewayArgs),
+    Gateway(crate::bench::gateway::GatewayArgs),
     /// Rows per second through a trivial external function, and reading a ratings table
     /// through the SQL API (Arrow partitions against the JSON form).
-    Warehouse(crate::bench_warehouse::WarehouseArgs),
+    Warehouse(crate::bench::warehouse::WarehouseArgs),
 }
 
 #[derive(Args)]
@@ -53,9 +57,9 @@ pub struct TrainArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Train(a) => bench_train(a),
-        BenchCommand::Serve(a) => crate::bench_serve::run(a),
-        BenchCommand::Gateway(a) => crate::bench_gateway::run(a),
-        BenchCommand::Warehouse(a) => crate::bench_warehouse::run(a),
+        BenchCommand::Serve(a) => crate::bench::serve::run(a),
+        BenchCommand::Gateway(a) => crate::bench::gateway::run(a),
+        BenchCommand::Warehouse(a) => crate::bench::warehouse::run(a),
     }
 }
 

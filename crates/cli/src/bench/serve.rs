@@ -40,6 +40,22 @@ pub struct ServeArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Sign the requests with SigV4 (service `sagemaker`) by AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY in AWS_REGION (default us-east-1), as the control plane's runtime
+    /// route wants. Every request has the same body, so one signature serves the whole run.
+    #[arg(long)]
+    sigv4: bool,
+}
+
+/// The SigV4 headers of `POST path` with `body` to `addr`, signed now with the environment's key.
+fn sigv4_headers(addr: &str, path: &str, body: &[u8]) -> anyhow::Result<Vec<(String, String)>> {
+    let id = std::env::var("AWS_ACCESS_KEY_ID").context("--sigv4 needs AWS_ACCESS_KEY_ID")?;
+    let secret = iam::SecretKey::new(std::env::var("AWS_SECRET_ACCESS_KEY").context("--sigv4 needs AWS_SECRET_ACCESS_KEY")?);
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+    let headers = vec![("host".to_string(), addr.to_string()), ("content-type".to_string(), "text/csv".to_string())];
+    let mut req = iam::HttpRequest { method: "POST".into(), path: path.into(), query: String::new(), headers, payload: iam::Payload::Bytes(body.to_vec()) };
+    iam::sigv4::sign_request(&mut req, &id, &secret, None, &region, "sagemaker", time::OffsetDateTime::now_utc())?;
+    Ok(req.headers.into_iter().filter(|(k, _)| k != "host" && k != "content-type").collect())
 }
 
 /// A serving child process, killed when dropped.
@@ -122,19 +138,18 @@ struct Tally {
     cpu_seconds: f64,
 }
 
-async fn connection_loop(addr: String, path: String, body: Bytes, until: Instant) -> anyhow::Result<Tally> {
+async fn connection_loop(addr: String, path: String, body: Bytes, signed: Vec<(String, String)>, until: Instant) -> anyhow::Result<Tally> {
     let stream = tokio::net::TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
     let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let mut t = Tally { requests: 0, errors: 0, latencies_us: Vec::new(), cpu_seconds: 0.0 };
     while Instant::now() < until {
-        let req = Request::builder()
-            .method("POST")
-            .uri(path.as_str())
-            .header("host", &addr)
-            .header("content-type", "text/csv")
-            .body(Full::new(body.clone()))?;
+        let mut req = Request::builder().method("POST").uri(path.as_str()).header("host", &addr).header("content-type", "text/csv");
+        for (k, v) in &signed {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = req.body(Full::new(body.clone()))?;
         let start = Instant::now();
         send.ready().await?;
         let resp = send.send_request(req).await?;
@@ -180,11 +195,12 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
             wait_ready(&addr).await?;
         }
         let path = format!("{}/invocations", a.path.trim_end_matches('/'));
+        let signed = if a.sigv4 { sigv4_headers(&addr, &path, &body)? } else { Vec::new() };
         let cpu_before = own_cpu_seconds();
         let start = Instant::now();
         let until = start + Duration::from_secs_f64(a.seconds);
         let tasks: Vec<_> = (0..a.connections)
-            .map(|_| tokio::spawn(connection_loop(addr.clone(), path.clone(), body.clone(), until)))
+            .map(|_| tokio::spawn(connection_loop(addr.clone(), path.clone(), body.clone(), signed.clone(), until)))
             .collect();
         let mut all = Tally { requests: 0, errors: 0, latencies_us: Vec::new(), cpu_seconds: 0.0 };
         for t in tasks {

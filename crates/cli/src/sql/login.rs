@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use crate::sql_client::{login, token_file, SqlServerArgs};
+use crate::sql::client::{login, token_file, SqlServerArgs};
 
 #[derive(Args)]
 pub struct LoginArgs {
@@ -46,11 +46,11 @@ pub fn run_load(cmd: LoadCommand) -> anyhow::Result<()> {
     let LoadCommand::Movielens { dir, server } = cmd;
     let dir = std::fs::canonicalize(&dir).with_context(|| format!("{}: no such folder", dir.display()))?;
     let t = std::time::Instant::now();
-    let mut client = crate::sql_client::connect(&server)?;
+    let mut client = crate::sql::client::connect(&server)?;
     let pb = indicatif::ProgressBar::new_spinner();
     pb.set_message(format!("loading {} on the server", dir.display()));
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
-    let v = crate::sql_client::load_movielens(&mut client, &dir);
+    let v = crate::sql::client::load_movielens(&mut client, &dir);
     pb.finish_and_clear();
     let v = v?;
     println!(

@@ -1,36 +1,38 @@
-//! The one server process (`recpipe up`): opens the data directory, IAM and the gateway, and builds
-//! ONE axum router from every part's router. Each part plugs in with one line in [`router`]:
-//! routes that need a caller are mounted behind [`signed`], which verifies SigV4 for the part's
-//! service and hands the handlers an `Extension<iam::Identity>`.
+//! recpipe's composition root, the one server process (`recpipe up`): opens the data directory,
+//! IAM and the gateway, and builds ONE axum router from every part's router ([`app`]). The CLI
+//! only parses arguments and calls [`up::run`] (or [`open_with`] + [`app`] in-process). Like the
+//! CLI, this crate reports failures with `anyhow`: it is the top of the dependency graph.
 //!
-//! `POST /` is shared by several AWS protocols, so it is a dispatcher: `X-Amz-Target:
-//! SageMaker.*` goes to the SageMaker slot, a form body with `Action=` to IAM/STS's Query API.
+//! Each part plugs in with one line in [`app`]. No part is mounted behind a verification layer:
+//! every handler that needs a caller takes `awsapi::Authenticated<Service>`, which verifies SigV4
+//! for its service, and authorises each action with `awsapi::authorize`.
+//!
+//! `POST /` is shared by several AWS protocols, so it is a dispatcher that only routes:
+//! `X-Amz-Target: SageMaker.*` goes to the SageMaker API's router, a form body with `Action=` to
+//! IAM/STS's Query API router; each verifies its own caller.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::Router;
-use gateway::auth::{authenticate, json11_error, require_sigv4, SigV4};
-use gateway::body::{read_capped, MAX_BODY};
 use gateway::{AccessLog, Gateway, Settings, Store};
 use iam::Iam;
 use mlapi::SageMaker;
-use tower::ServiceExt;
+
+mod root;
+pub mod up;
+#[cfg(test)]
+mod tests;
 
 /// Everything the server holds open.
 pub struct Server {
     pub data_dir: PathBuf,
     pub iam: Arc<Iam>,
     pub gateway: Arc<Gateway>,
-    /// The SageMaker JSON API (`POST /` with `X-Amz-Target: SageMaker.*`, identity in extensions).
+    /// The SageMaker JSON API (`POST /` with `X-Amz-Target: SageMaker.*`).
     pub sagemaker_api: Router,
-    /// SageMaker runtime routes (`POST /endpoints/{name}/invocations`), mounted behind SigV4.
+    /// SageMaker runtime routes (`POST /endpoints/{name}/invocations`).
     pub sagemaker_runtime: Router,
     /// The control plane (jobs, endpoints, objects); stop it with `shutdown` before exiting.
     pub mlplane: Arc<mlplane::Mlplane>,
@@ -81,53 +83,12 @@ pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -
     Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse })
 }
 
-/// `routes` behind SigV4 verification for `service`.
-pub fn signed(iam: &Arc<Iam>, service: &'static str, routes: Router) -> Router {
-    routes.layer(axum::middleware::from_fn_with_state(SigV4::new(iam.clone(), service), require_sigv4))
-}
-
 /// The one router of the server.
-pub fn router(s: &Server) -> Router {
-    let dispatch = Dispatch { iam: s.iam.clone(), sagemaker_api: s.sagemaker_api.clone() };
+pub fn app(s: &Server) -> Router {
     Router::new()
         .merge(s.gateway.router())
         .merge(gateway::admin::router(s.gateway.clone()))
-        .merge(signed(&s.iam, "sagemaker", s.sagemaker_runtime.clone()))
+        .merge(s.sagemaker_runtime.clone())
         .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), Default::default())))
-        .route("/", post(dispatch_root).with_state(dispatch))
-}
-
-#[derive(Clone)]
-struct Dispatch {
-    iam: Arc<Iam>,
-    sagemaker_api: Router,
-}
-
-async fn dispatch_root(State(d): State<Dispatch>, req: Request) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let bytes = match read_capped(&parts.headers, body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(e) => return json11_error(StatusCode::PAYLOAD_TOO_LARGE, "ValidationException", &e.to_string()),
-    };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_string);
-    if let Some(target) = target {
-        if !target.starts_with("SageMaker.") {
-            return json11_error(StatusCode::BAD_REQUEST, "UnknownOperationException", &format!("no service here answers X-Amz-Target {target}"));
-        }
-        match authenticate(&d.iam, "sagemaker", d.iam.region(), &parts, &bytes) {
-            Ok(identity) => {
-                parts.extensions.insert(identity);
-            }
-            Err(e) => return json11_error(StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::FORBIDDEN), e.code(), &e.wire_message()),
-        }
-        return match d.sagemaker_api.oneshot(Request::from_parts(parts, Body::from(bytes))).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
-    }
-    let ctype = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
-    if gateway::query_api::is_query_call(ctype, &bytes) {
-        return gateway::query_api::handle(&d.iam, &parts, &bytes);
-    }
-    (StatusCode::BAD_REQUEST, "POST / takes an AWS Query API form (Action=...) or a JSON 1.1 call with X-Amz-Target\n").into_response()
+        .merge(root::router(gateway::query_api::router(s.iam.clone()), s.sagemaker_api.clone()))
 }

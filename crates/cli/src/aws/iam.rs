@@ -1,12 +1,13 @@
-//! `recpipe iam ...` and `recpipe sts ...`: IAM's and STS's Query API on the running server, in
-//! the AWS CLI's words and output shapes. The caller is whoever's key signs the call.
+//! `recpipe iam ...`: IAM's Query API on the running server, in the AWS CLI's words and output
+//! shapes (and the Query API call [`query`] that `recpipe sts` shares). The caller is whoever's
+//! key signs the call.
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::client::{runtime, Client, ServerArgs};
+use crate::aws::client::{runtime, Client, ServerArgs};
 
 /// `--role-name` and `--policy-arn` of attach-/detach-role-policy.
 #[derive(Args)]
@@ -99,6 +100,27 @@ pub enum IamCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Add or replace an inline permission policy of a user (a new user may do nothing until then).
+    PutUserPolicy {
+        #[arg(long)]
+        user_name: String,
+        #[arg(long)]
+        policy_name: String,
+        /// The document, or file://PATH.
+        #[arg(long)]
+        policy_document: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Attach a managed policy (AmazonSageMakerFullAccess, AdministratorAccess, ...) to a user.
+    AttachUserPolicy {
+        #[arg(long)]
+        user_name: String,
+        #[arg(long)]
+        policy_arn: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Create an access key (shown once) for a user, by default the caller.
     CreateAccessKey {
         #[arg(long)]
@@ -106,27 +128,6 @@ pub enum IamCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-}
-
-#[derive(Subcommand)]
-pub enum StsCommand {
-    /// Temporary credentials of a role session; the role's trust policy decides.
-    AssumeRole(AssumeRoleArgs),
-}
-
-#[derive(Args)]
-pub struct AssumeRoleArgs {
-    #[arg(long)]
-    role_arn: String,
-    #[arg(long)]
-    role_session_name: String,
-    #[arg(long)]
-    external_id: Option<String>,
-    /// 900 to 43200 seconds (default 3600).
-    #[arg(long)]
-    duration_seconds: Option<u32>,
-    #[command(flatten)]
-    server: ServerArgs,
 }
 
 /// `file://PATH` reads the file; anything else is the document itself.
@@ -168,7 +169,7 @@ pub async fn query(client: &Client, service: &str, version: &str, action: &str, 
     let headers = vec![("Content-Type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string())];
     let (status, _, _, resp) = client.send_signed(service, "/", headers, Bytes::from(body)).await?;
     let text = String::from_utf8_lossy(&resp);
-    let Some((_, doc)) = crate::xml::parse(&text) else {
+    let Some((_, doc)) = crate::aws::xml::parse(&text) else {
         bail!("{action}: the server answered {status} with no XML: {}", text.chars().take(300).collect::<String>());
     };
     if !(200..300).contains(&status) {
@@ -189,7 +190,7 @@ fn role(mut r: Value) -> Value {
 
 pub const IAM_VERSION: &str = "2010-05-08";
 
-fn print(v: &Value) {
+pub(crate) fn print(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
@@ -236,30 +237,19 @@ pub fn run_iam(cmd: IamCommand) -> anyhow::Result<()> {
                 let r = query(&iam(&server)?, "iam", IAM_VERSION, "CreateUser", &[("UserName", user_name.as_str())]).await?;
                 print(&json!({"User": r["User"]}));
             }
+            IamCommand::PutUserPolicy { user_name, policy_name, policy_document, server } => {
+                let doc = document(&policy_document)?;
+                query(&iam(&server)?, "iam", IAM_VERSION, "PutUserPolicy", &[("UserName", user_name.as_str()), ("PolicyName", policy_name.as_str()), ("PolicyDocument", doc.as_str())]).await?;
+            }
+            IamCommand::AttachUserPolicy { user_name, policy_arn, server } => {
+                query(&iam(&server)?, "iam", IAM_VERSION, "AttachUserPolicy", &[("UserName", user_name.as_str()), ("PolicyArn", policy_arn.as_str())]).await?;
+            }
             IamCommand::CreateAccessKey { user_name, server } => {
                 let p: Vec<(&str, &str)> = user_name.as_deref().map(|u| vec![("UserName", u)]).unwrap_or_default();
                 let r = query(&iam(&server)?, "iam", IAM_VERSION, "CreateAccessKey", &p).await?;
                 print(&json!({"AccessKey": r["AccessKey"]}));
             }
         }
-        anyhow::Ok(())
-    })
-}
-
-pub fn run_sts(cmd: StsCommand) -> anyhow::Result<()> {
-    let StsCommand::AssumeRole(a) = cmd;
-    let rt = runtime()?;
-    rt.block_on(async {
-        let duration = a.duration_seconds.map(|d| d.to_string());
-        let mut p = vec![("RoleArn", a.role_arn.as_str()), ("RoleSessionName", a.role_session_name.as_str())];
-        if let Some(x) = &a.external_id {
-            p.push(("ExternalId", x.as_str()));
-        }
-        if let Some(d) = &duration {
-            p.push(("DurationSeconds", d.as_str()));
-        }
-        let r = query(&Client::new(&a.server)?, "sts", "2011-06-15", "AssumeRole", &p).await?;
-        print(&json!({"Credentials": r["Credentials"], "AssumedRoleUser": r["AssumedRoleUser"]}));
         anyhow::Ok(())
     })
 }

@@ -10,8 +10,8 @@ use clap::Args;
 use gateway::DeployConfig;
 use serde_json::{json, Value};
 
-use crate::client::{runtime, Client, ServerArgs};
-use crate::iam_cmd::{query, IAM_VERSION};
+use crate::aws::client::{runtime, Client, ServerArgs};
+use crate::aws::iam::{query, IAM_VERSION};
 
 #[derive(Args)]
 pub struct InitArgs {

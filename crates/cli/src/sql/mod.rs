@@ -3,6 +3,9 @@
 //! `${NAME}`; results as tables, JSON or CSV. In a script, a failed statement prints the
 //! statement and the message and ends the run with a non-zero exit.
 
+pub mod client;
+pub mod login;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,7 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
-use crate::sql_client::{Outcome, SqlClient, SqlServerArgs};
+use crate::sql::client::{Outcome, SqlClient, SqlServerArgs};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -203,7 +206,7 @@ pub fn run(a: SqlArgs) -> anyhow::Result<()> {
         (None, Some(q)) => Some(q.clone()),
         (None, None) => None,
     };
-    let mut client = crate::sql_client::connect(&a.server)?;
+    let mut client = crate::sql::client::connect(&a.server)?;
     if a.session {
         if let Ok(saved) = std::fs::read_to_string(session_file(&a.server.data_dir)) {
             client.context = serde_json::from_str(&saved).unwrap_or(serde_json::Value::Null);

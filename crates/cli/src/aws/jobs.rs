@@ -7,31 +7,36 @@ use anyhow::bail;
 use clap::Subcommand;
 use serde_json::{json, Value};
 
-use crate::client::{print_table, runtime, text, time_text, Client, ServerArgs};
+use crate::aws::client::{runtime, text, time_text, Client, ServerArgs};
+use crate::aws::resource::{DescribeArgs, ListArgs, Resource};
+
+pub const JOBS: Resource = Resource {
+    noun: "training job",
+    stem: "TrainingJob",
+    list: ("ListTrainingJobs", "TrainingJobSummaries"),
+    name_field: "TrainingJobName",
+    columns: &["NAME", "STATUS", "SECONDARY", "CREATED", "ENDED"],
+    row: |j: &Value| {
+        vec![text(&j["TrainingJobName"]), text(&j["TrainingJobStatus"]), text(&j["SecondaryStatus"]), time_text(&j["CreationTime"]), time_text(&j["TrainingEndTime"])]
+    },
+    fields,
+};
 
 #[derive(Subcommand)]
 pub enum JobsCommand {
     /// List training jobs, newest first.
     List {
         #[command(flatten)]
-        server: ServerArgs,
+        list: ListArgs,
         /// Only jobs in this status (InProgress, Completed, Failed, Stopping, Stopped).
         #[arg(long)]
         status: Option<String>,
         /// Only jobs whose name contains this.
         #[arg(long)]
         name_contains: Option<String>,
-        #[arg(long)]
-        json: bool,
     },
     /// Show one job: status, times, metrics, artifacts, failure reason.
-    Describe {
-        name: String,
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        json: bool,
-    },
+    Describe(DescribeArgs),
     /// Print a job's log; with --follow, keep printing until the job ends.
     Logs {
         name: String,
@@ -61,8 +66,17 @@ pub enum JobsCommand {
 pub fn run(cmd: JobsCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         match cmd {
-            JobsCommand::List { server, status, name_contains, json } => list(&Client::new(&server)?, status, name_contains, json).await,
-            JobsCommand::Describe { name, server, json } => describe(&Client::new(&server)?, &name, json).await,
+            JobsCommand::List { list, status, name_contains } => {
+                let mut req = json!({"SortBy": "CreationTime", "SortOrder": "Descending"});
+                if let Some(s) = &status {
+                    req["StatusEquals"] = json!(s);
+                }
+                if let Some(n) = &name_contains {
+                    req["NameContains"] = json!(n);
+                }
+                JOBS.list(&Client::new(&list.server)?, req, list.json).await
+            }
+            JobsCommand::Describe(a) => JOBS.describe(&a).await,
             JobsCommand::Logs { name, server, follow } => logs(&Client::new(&server)?, &name, follow).await,
             JobsCommand::Stop { name, server } => {
                 Client::new(&server)?.call("StopTrainingJob", json!({"TrainingJobName": name})).await?;
@@ -74,41 +88,8 @@ pub fn run(cmd: JobsCommand) -> anyhow::Result<()> {
     })
 }
 
-async fn list(c: &Client, status: Option<String>, name_contains: Option<String>, as_json: bool) -> anyhow::Result<()> {
-    let mut req = json!({"SortBy": "CreationTime", "SortOrder": "Descending"});
-    if let Some(s) = &status {
-        req["StatusEquals"] = json!(s);
-    }
-    if let Some(n) = &name_contains {
-        req["NameContains"] = json!(n);
-    }
-    let all = c.list_all("ListTrainingJobs", req, "TrainingJobSummaries").await?;
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = all
-        .iter()
-        .map(|j| {
-            vec![
-                text(&j["TrainingJobName"]),
-                text(&j["TrainingJobStatus"]),
-                text(&j["SecondaryStatus"]),
-                time_text(&j["CreationTime"]),
-                time_text(&j["TrainingEndTime"]),
-            ]
-        })
-        .collect();
-    print_table(&["NAME", "STATUS", "SECONDARY", "CREATED", "ENDED"], &rows);
-    Ok(())
-}
-
-async fn describe(c: &Client, name: &str, as_json: bool) -> anyhow::Result<()> {
-    let j = c.call("DescribeTrainingJob", json!({"TrainingJobName": name})).await?;
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&j)?);
-        return Ok(());
-    }
+/// Status, times, artifacts, failure reason, final metrics and hyperparameters.
+fn fields(j: &Value) -> Vec<Vec<String>> {
     let mut rows = vec![
         vec!["Name".into(), text(&j["TrainingJobName"])],
         vec!["Arn".into(), text(&j["TrainingJobArn"])],
@@ -127,8 +108,7 @@ async fn describe(c: &Client, name: &str, as_json: bool) -> anyhow::Result<()> {
     for (k, v) in j["HyperParameters"].as_object().into_iter().flatten() {
         rows.push(vec![format!("hyperparameter {k}"), text(v)]);
     }
-    print_table(&["FIELD", "VALUE"], &rows);
-    Ok(())
+    rows
 }
 
 async fn logs(c: &Client, name: &str, follow: bool) -> anyhow::Result<()> {
@@ -164,7 +144,7 @@ async fn wait(c: &Client, name: &str, timeout: u64) -> anyhow::Result<()> {
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut last = String::new();
     loop {
-        let j = c.call("DescribeTrainingJob", json!({"TrainingJobName": name})).await?;
+        let j = JOBS.describe_value(c, name).await?;
         let line = live_line(&j);
         if line != last {
             if tty {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use mlplane::{Objects, S3Config, S3Url};
 
-use crate::client::{print_table, runtime};
+use crate::aws::client::{print_table, runtime};
 
 #[derive(clap::Args, Clone)]
 pub struct StoreArgs {

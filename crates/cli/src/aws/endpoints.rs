@@ -6,33 +6,51 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::Subcommand;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::client::{print_table, runtime, text, time_text, Client, ServerArgs};
+use crate::aws::client::{runtime, text, time_text, Client, ServerArgs};
+use crate::aws::resource::{DeleteArgs, DescribeArgs, ListArgs, Resource};
+
+pub const ENDPOINTS: Resource = Resource {
+    noun: "endpoint",
+    stem: "Endpoint",
+    list: ("ListEndpoints", "Endpoints"),
+    name_field: "EndpointName",
+    columns: &["NAME", "STATUS", "CREATED", "MODIFIED"],
+    row: |e: &Value| vec![text(&e["EndpointName"]), text(&e["EndpointStatus"]), time_text(&e["CreationTime"]), time_text(&e["LastModifiedTime"])],
+    fields,
+};
+
+/// Status, config, times, instances per variant and the failure reason.
+fn fields(e: &Value) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        vec!["Name".into(), text(&e["EndpointName"])],
+        vec!["Arn".into(), text(&e["EndpointArn"])],
+        vec!["Status".into(), text(&e["EndpointStatus"])],
+        vec!["Config".into(), text(&e["EndpointConfigName"])],
+        vec!["Created".into(), time_text(&e["CreationTime"])],
+        vec!["Modified".into(), time_text(&e["LastModifiedTime"])],
+    ];
+    for v in e["ProductionVariants"].as_array().into_iter().flatten() {
+        rows.push(vec![
+            format!("variant {}", text(&v["VariantName"])),
+            format!("{}/{} instances healthy", text(&v["CurrentInstanceCount"]), text(&v["DesiredInstanceCount"])),
+        ]);
+    }
+    if let Some(r) = e["FailureReason"].as_str() {
+        rows.push(vec!["Failure reason".into(), r.to_string()]);
+    }
+    rows
+}
 
 #[derive(Subcommand)]
 pub enum EndpointsCommand {
     /// List endpoints, newest first.
-    List {
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Show one endpoint: status, config, instances per variant, failure reason.
-    Describe {
-        name: String,
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        json: bool,
-    },
+    Describe(DescribeArgs),
     /// Delete an endpoint (its processes stop).
-    Delete {
-        name: String,
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    Delete(DeleteArgs),
     /// Send one request: `--body '1,10'` or the file/stdin given by `--file` (`-` for stdin).
     Invoke {
         name: String,
@@ -58,38 +76,9 @@ pub enum EndpointsCommand {
 pub fn run(cmd: EndpointsCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         match cmd {
-            EndpointsCommand::List { server, json } => list(&Client::new(&server)?, json).await,
-            EndpointsCommand::Describe { name, server, json } => {
-                let e = Client::new(&server)?.call("DescribeEndpoint", json!({"EndpointName": name})).await?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&e)?);
-                    return Ok(());
-                }
-                let mut rows = vec![
-                    vec!["Name".into(), text(&e["EndpointName"])],
-                    vec!["Arn".into(), text(&e["EndpointArn"])],
-                    vec!["Status".into(), text(&e["EndpointStatus"])],
-                    vec!["Config".into(), text(&e["EndpointConfigName"])],
-                    vec!["Created".into(), time_text(&e["CreationTime"])],
-                    vec!["Modified".into(), time_text(&e["LastModifiedTime"])],
-                ];
-                for v in e["ProductionVariants"].as_array().into_iter().flatten() {
-                    rows.push(vec![
-                        format!("variant {}", text(&v["VariantName"])),
-                        format!("{}/{} instances healthy", text(&v["CurrentInstanceCount"]), text(&v["DesiredInstanceCount"])),
-                    ]);
-                }
-                if let Some(r) = e["FailureReason"].as_str() {
-                    rows.push(vec!["Failure reason".into(), r.to_string()]);
-                }
-                print_table(&["FIELD", "VALUE"], &rows);
-                Ok(())
-            }
-            EndpointsCommand::Delete { name, server } => {
-                Client::new(&server)?.call("DeleteEndpoint", json!({"EndpointName": name})).await?;
-                println!("deleted endpoint {name}");
-                Ok(())
-            }
+            EndpointsCommand::List(a) => ENDPOINTS.list(&Client::new(&a.server)?, json!({}), a.json).await,
+            EndpointsCommand::Describe(a) => ENDPOINTS.describe(&a).await,
+            EndpointsCommand::Delete(a) => ENDPOINTS.delete(&a).await,
             EndpointsCommand::Invoke { name, server, body, file, content_type } => {
                 let payload = match (body, file) {
                     (Some(b), _) => b.replace("\\n", "\n").into_bytes(),
@@ -111,25 +100,11 @@ pub fn run(cmd: EndpointsCommand) -> anyhow::Result<()> {
     })
 }
 
-async fn list(c: &Client, as_json: bool) -> anyhow::Result<()> {
-    let all = c.list_all("ListEndpoints", json!({}), "Endpoints").await?;
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
-    } else {
-        let rows: Vec<Vec<String>> = all
-            .iter()
-            .map(|e| vec![text(&e["EndpointName"]), text(&e["EndpointStatus"]), time_text(&e["CreationTime"]), time_text(&e["LastModifiedTime"])])
-            .collect();
-        print_table(&["NAME", "STATUS", "CREATED", "MODIFIED"], &rows);
-    }
-    Ok(())
-}
-
 async fn wait(c: &Client, name: &str, timeout: u64) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(timeout);
     let mut last = String::new();
     loop {
-        let e = c.call("DescribeEndpoint", json!({"EndpointName": name})).await?;
+        let e = ENDPOINTS.describe_value(c, name).await?;
         let status = text(&e["EndpointStatus"]);
         let healthy: Vec<String> = e["ProductionVariants"]
             .as_array()

@@ -1,0 +1,52 @@
+//! `recpipe up`: the one server process on one loopback port, until SIGTERM or Ctrl-C.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+/// Binds 127.0.0.1:`port` (0 picks a free one, printed on the `recpipe listening on` line), opens
+/// `data_dir` and serves [`crate::app`] until a signal, then stops the control plane's processes.
+pub async fn run(port: u16, data_dir: &Path) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    let port = listener.local_addr()?.port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let server = crate::open(data_dir, &base_url).await?;
+    let app = crate::app(&server);
+    let stop = shutdown_signal();
+    println!("recpipe listening on {base_url}");
+    println!("data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
+    println!("admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+    server.mlplane.shutdown().await;
+    eprintln!("recpipe stopped");
+    Ok(())
+}
+
+/// Resolves at SIGTERM or Ctrl-C. The handlers are installed when this is called (inside the
+/// runtime), not when the future is first polled, so a signal sent as soon as the server has
+/// said it listens already stops it gracefully.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        let int = async {
+            match interrupt.as_mut() {
+                Some(s) => drop(s.recv().await),
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let term = async {
+            match terminate.as_mut() {
+                Some(s) => drop(s.recv().await),
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = int => {},
+            _ = term => {},
+        }
+    }
+}
