@@ -14,6 +14,10 @@ pub enum WarehouseError {
     Unsupported(String),
     #[error("SQL compilation error:\n{kind} '{name}' does not exist or not authorized.")]
     NotFound { kind: &'static str, name: String },
+    /// A call of a function recpipe does not know: neither a Snowflake function it translates
+    /// nor an engine function on its reviewed list (see `sql::allowlist`).
+    #[error("SQL compilation error:\nUnknown function {0}")]
+    UnknownFunction(String),
     #[error("SQL compilation error:\nObject '{0}' already exists.")]
     AlreadyExists(String),
     /// Snowflake's wording: `Insufficient privileges to operate on <kind> '<name>'`.
@@ -62,6 +66,7 @@ impl WarehouseError {
             WarehouseError::Syntax(_) => (422, "001003", "42000"),
             WarehouseError::Unsupported(_) => (422, "002040", "0A000"),
             WarehouseError::NotFound { .. } => (422, "002003", "02000"),
+            WarehouseError::UnknownFunction(_) => (422, "002140", "42601"),
             WarehouseError::AlreadyExists(_) => (422, "002002", "42710"),
             WarehouseError::Insufficient { .. } => (422, "003001", "42501"),
             WarehouseError::Invalid(_) => (422, "002023", "22023"),
@@ -142,6 +147,13 @@ mod tests {
             .contains("Insufficient privileges to operate on function 'TRAIN'"));
         assert_eq!(e.wire().code, "003001");
         assert_eq!(e.wire().sql_state, "42501");
+    }
+
+    #[test]
+    fn unknown_functions_are_snowflakes_002140() {
+        let e = WarehouseError::UnknownFunction("QUERY_TABLE".into());
+        assert_eq!(e.to_string(), "SQL compilation error:\nUnknown function QUERY_TABLE");
+        assert_eq!((e.wire().code, e.wire().sql_state), ("002140", "42601"));
     }
 
     #[test]

@@ -194,6 +194,7 @@ fn clone_error(e: &WarehouseError) -> WarehouseError {
     match e {
         Syntax(m) => Syntax(m.clone()),
         Unsupported(m) => Unsupported(m.clone()),
+        UnknownFunction(m) => UnknownFunction(m.clone()),
         NotFound { kind, name } => NotFound { kind, name: name.clone() },
         AlreadyExists(m) => AlreadyExists(m.clone()),
         Insufficient { kind, name } => Insufficient { kind, name: name.clone() },

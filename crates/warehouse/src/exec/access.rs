@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::catalog::{ACCOUNTADMIN, SYSADMIN};
 use crate::session::Session;
 use crate::sql::lexer::{Tok, Token};
-use crate::sql::rewrite::match_parens;
+use crate::sql::rewrite::{dotted_name, match_parens};
 use crate::sql::{Ident, ObjectName};
 use crate::WarehouseError;
 
@@ -33,6 +33,9 @@ pub(super) enum Need {
     Ownership,
     /// Any privilege on the table (to see its definition).
     Any,
+    /// A name a `WITH` clause defines: a table of that name needs `SELECT` all the same (the
+    /// scanner does not know the clause's scope), a name of nothing is the clause's own.
+    Shadowed,
 }
 
 /// The tables (as written) a statement reads or writes, with what each needs.
@@ -121,8 +124,8 @@ pub(super) fn table_refs(toks: &[Token]) -> Result<Vec<(ObjectName, Need)>, Ware
                     j = parens.get(&end).map_or(toks.len(), |c| c + 1); // a table function
                 } else {
                     let cte = name.0.len() == 1 && ctes.contains(&name.0[0]);
-                    if !cte && !targets.contains(&j) {
-                        out.push((name, Need::Privilege("SELECT")));
+                    if !targets.contains(&j) {
+                        out.push((name, if cte { Need::Shadowed } else { Need::Privilege("SELECT") }));
                     }
                     j = end;
                 }
@@ -148,20 +151,6 @@ pub(super) fn table_refs(toks: &[Token]) -> Result<Vec<(ObjectName, Need)>, Ware
         }
     }
     Ok(out)
-}
-
-/// `a`, `a.b` or `a.b.c` starting at `at`: the name and the index after it.
-fn dotted_name(toks: &[Token], at: usize) -> Option<(ObjectName, usize)> {
-    let mut parts = vec![Ident::from_tok(&toks.get(at)?.tok)?];
-    let mut j = at + 1;
-    while parts.len() < 3 && toks.get(j).is_some_and(|t| t.tok.is_op(".")) {
-        match toks.get(j + 1).and_then(|t| Ident::from_tok(&t.tok)) {
-            Some(p) => parts.push(p),
-            None => break,
-        }
-        j += 2;
-    }
-    Some((ObjectName(parts), j))
 }
 
 impl Session {
@@ -195,6 +184,18 @@ impl Session {
         if refs.is_empty() {
             return Ok(());
         }
+        // The engine's own catalog views and files: no role reads them, however named.
+        for (name, _) in refs.iter().filter(|(_, need)| matches!(need, Need::Privilege("SELECT") | Need::Shadowed | Need::Any)) {
+            let qualified = name.qualify(self.database.as_ref(), self.schema.as_ref());
+            let resolved = match &qualified {
+                Ok((d, s, n)) => self.resolve_table(d, s, n)?.is_some(),
+                Err(_) => false,
+            };
+            if !resolved && self.reaches_engine_internals(name)? {
+                let shown = qualified.map_or_else(|_| name.to_string(), |(d, s, n)| format!("{d}.{s}.{n}"));
+                return Err(WarehouseError::not_found("Object", shown));
+            }
+        }
         let roles = self.effective_roles()?;
         if roles.contains(ACCOUNTADMIN) || roles.contains(SYSADMIN) {
             return Ok(());
@@ -220,6 +221,7 @@ impl Session {
             let anything = || ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"].iter().try_fold(false, |acc, p| Ok::<_, WarehouseError>(acc || holds(p)?));
             let allowed = match need {
                 Need::Privilege(p) => holds(p)?,
+                Need::Shadowed => holds("SELECT")?,
                 Need::Any => anything()?,
                 Need::Ownership | Need::Create => false,
             };
@@ -232,6 +234,15 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Whether the current role sees every object of database `db` (a system role or its owner).
+    pub(super) fn sees_whole_database(&self, db: &str) -> Result<bool, WarehouseError> {
+        let roles = self.effective_roles()?;
+        if roles.contains(ACCOUNTADMIN) || roles.contains(SYSADMIN) {
+            return Ok(true);
+        }
+        Ok(self.wh.catalog().databases()?.into_iter().any(|d| d.0.eq_ignore_ascii_case(db) && roles.contains(&d.2)))
     }
 
     fn has(&self, roles: &BTreeSet<String>, privilege: &str, kind: &str, key: &str) -> Result<bool, WarehouseError> {
@@ -280,7 +291,10 @@ mod tests {
             vec![("RATINGS".into(), SEL), ("MOVIES".into(), SEL), ("DB.S.LINKS".into(), SEL), ("OTHER".into(), SEL)]
         );
         assert_eq!(refs("select * from range(10) t(i), (select 1) x, \"Quoted\""), vec![("Quoted".into(), SEL)]);
-        assert_eq!(refs("with r as (select * from ratings), s (a) as (select 1) select * from r join s using (a)"), vec![("RATINGS".into(), SEL)]);
+        assert_eq!(
+            refs("with r as (select * from ratings), s (a) as (select 1) select * from r join s using (a)"),
+            vec![("RATINGS".into(), SEL), ("R".into(), Need::Shadowed), ("S".into(), Need::Shadowed)]
+        );
         assert_eq!(refs("select 1"), vec![]);
         assert_eq!(refs("select extract(year from ts), trim(both 'x' from s) from t"), vec![("T".into(), SEL)]);
     }

@@ -27,17 +27,10 @@ pub(super) struct CallContext<'a, 'k> {
 impl RewriteContext for CallContext<'_, '_> {
     fn external_call(&self, name: &ObjectName, argc: usize) -> Result<Option<String>, WarehouseError> {
         let s = self.session;
-        let known = s.wh.0.fn_names.read().unwrap_or_else(|p| p.into_inner()).contains(name.last().as_str());
-        if !known {
-            return Ok(None);
-        }
-        let Ok((db, schema, fname)) = name.qualify(s.database.as_ref(), s.schema.as_ref()) else {
+        let candidates = s.external_functions(name)?;
+        let Some(fname) = candidates.first().map(|f| f.name.clone()) else {
             return Ok(None);
         };
-        let candidates = s.wh.catalog().functions_named(db.as_str(), schema.as_str(), fname.as_str())?;
-        if candidates.is_empty() {
-            return Ok(None);
-        }
         let f = candidates.into_iter().find(|f| f.def.args.len() == argc).ok_or_else(|| {
             WarehouseError::Invalid(format!("Invalid number of arguments ({argc}) for external function '{fname}'"))
         })?;
@@ -90,6 +83,14 @@ impl RewriteContext for CallContext<'_, '_> {
         self.session.context_value(func)
     }
 
+    fn known_function(&self, name: &ObjectName) -> Result<bool, WarehouseError> {
+        Ok(!self.session.external_functions(name)?.is_empty())
+    }
+
+    fn catalog_view(&self, name: &ObjectName) -> Result<Option<String>, WarehouseError> {
+        self.session.catalog_view_sql(name)
+    }
+
     fn table_function(&self, name: &ObjectName, args: &[crate::sql::lexer::Token]) -> Result<Option<String>, WarehouseError> {
         self.session.task_history_sql(name, args, self)
     }
@@ -109,6 +110,18 @@ pub fn new_external_id(locator: &str) -> String {
 }
 
 impl Session {
+    /// The external functions `name` may call in this session's scope (any argument count).
+    fn external_functions(&self, name: &ObjectName) -> Result<Vec<FunctionRecord>, WarehouseError> {
+        let known = self.wh.0.fn_names.read().unwrap_or_else(|p| p.into_inner()).contains(name.last().as_str());
+        if !known {
+            return Ok(Vec::new());
+        }
+        let Ok((db, schema, fname)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        self.wh.catalog().functions_named(db.as_str(), schema.as_str(), fname.as_str())
+    }
+
     pub(super) fn create_integration(&mut self, def: IntegrationDef, opts: CreateOpts) -> Result<QueryResult, WarehouseError> {
         if self.role != ACCOUNTADMIN {
             return Err(WarehouseError::Insufficient { kind: "account", name: self.wh.0.account_locator.clone() });

@@ -2,6 +2,7 @@
 //! rewritten and run by DuckDB.
 
 mod access;
+mod catalog_views;
 mod external;
 mod names;
 mod objects;

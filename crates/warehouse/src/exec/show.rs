@@ -164,9 +164,11 @@ impl Session {
             let sql = format!("SELECT schema_name FROM duckdb_schemas() WHERE database_name = {} AND schema_name <> 'main' ORDER BY 1", literal(db.as_str()));
             let mut st = self.conn.prepare(&sql)?;
             let names: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            // Like Snowflake, a role sees only the schemas it holds a privilege in.
+            let visible = self.visible_schemas(&db)?;
             let rows = names
                 .into_iter()
-                .filter(|n| like(pat, n))
+                .filter(|n| like(pat, n) && visible.contains(n))
                 .map(|n| {
                     let current = self.schema.as_ref().is_some_and(|c| c.as_str() == n);
                     vec![s(""), s(n), s("N"), s(if current { "Y" } else { "N" }), s(db.as_str())]

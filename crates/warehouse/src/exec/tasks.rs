@@ -15,7 +15,7 @@ use crate::result::QueryResult;
 use crate::session::Session;
 use crate::sql::ast::{CreateOpts, ShowScope, TaskAction, TaskDef, TaskProps};
 use crate::sql::lexer::{Tok, Token};
-use crate::sql::rewrite::{rewrite, top_level_args, RewriteContext};
+use crate::sql::rewrite::{rewrite_expr, top_level_args, RewriteContext};
 use crate::sql::{literal, quote, Ident, ObjectName};
 use crate::tasks::now_ms;
 use crate::tasks::schedule::{next_after, to_ms, Schedule};
@@ -450,7 +450,7 @@ impl Session {
 
     /// Evaluates a `TASK_HISTORY` time argument: epoch milliseconds.
     fn eval_time(&self, expr: &[Token], ctx: &dyn RewriteContext) -> Result<i64, WarehouseError> {
-        let sql = rewrite(expr, ctx)?;
+        let sql = rewrite_expr(expr, ctx)?;
         let q = format!("SELECT epoch_ms(CAST(({sql}) AS TIMESTAMP))");
         Ok(self.conn.query_row(&q, [], |r| r.get::<_, i64>(0))?)
     }

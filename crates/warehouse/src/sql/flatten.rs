@@ -5,7 +5,7 @@
 
 use super::lexer::{Tok, Token};
 use super::literal;
-use super::rewrite::{rewrite, top_level_args, RewriteContext};
+use super::rewrite::{rewrite_expr, top_level_args, RewriteContext};
 use crate::WarehouseError;
 
 fn syntax() -> WarehouseError {
@@ -41,7 +41,7 @@ pub(super) fn flatten_sql(args: &[Token], ctx: &dyn RewriteContext) -> Result<St
             _ => Err(WarehouseError::Invalid(format!("FLATTEN argument {key} must be TRUE or FALSE"))),
         };
         match key.as_str() {
-            "INPUT" => input = Some(rewrite(value, ctx)?),
+            "INPUT" => input = Some(rewrite_expr(value, ctx)?),
             "PATH" => match value {
                 [Token { tok: Tok::Str(p), .. }] => path = json_path(p)?,
                 _ => return Err(WarehouseError::Invalid("FLATTEN argument PATH must be a string".into())),

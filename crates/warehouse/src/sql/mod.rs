@@ -1,7 +1,9 @@
 //! Snowflake SQL: tokens, statement splitting, the statements recpipe runs itself, and the
 //! rewriter for the rest.
 
+pub mod allowlist;
 pub mod ast;
+mod calls;
 mod cursor;
 mod flatten;
 mod function;

@@ -23,40 +23,36 @@ pub trait RewriteContext {
         let _ = (name, args);
         Ok(None)
     }
+    /// Whether `name` is a function the session resolves itself (an external function): the
+    /// function check lets its calls through (the call itself checks privileges).
+    fn known_function(&self, name: &ObjectName) -> Result<bool, WarehouseError> {
+        let _ = name;
+        Ok(false)
+    }
+    /// If `name` (followed by neither `(` nor `.`) is a catalog view recpipe answers itself
+    /// (`INFORMATION_SCHEMA.TABLES`, ...): the parenthesised subquery that replaces it.
+    fn catalog_view(&self, name: &ObjectName) -> Result<Option<String>, WarehouseError> {
+        let _ = name;
+        Ok(None)
+    }
 }
 
-/// Statements recpipe refuses to pass through, by first keyword.
-const BLOCKED_FIRST: [&str; 16] = [
-    "COPY", "PUT", "GET", "LIST", "REMOVE", "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "SET",
-    "EXPORT", "IMPORT", "CALL", "UNDROP", "CHECKPOINT",
+/// Statements DuckDB runs for recpipe, by first word (or `(`); any other statement is refused.
+const PASSTHROUGH_FIRST: [&str; 17] = [
+    "SELECT", "WITH", "VALUES", "FROM", "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "CREATE", "DROP", "ALTER",
+    "BEGIN", "START", "COMMIT", "ROLLBACK", "EXPLAIN",
+];
+/// Statements the engine would also run nested in parentheses (`FROM (SUMMARIZE t)`,
+/// `FROM (SHOW TABLES)`): refused there, as they read what no privilege check sees.
+const NESTED_REFUSED: [&str; 14] = [
+    "SHOW", "DESCRIBE", "DESC", "SUMMARIZE", "PIVOT", "UNPIVOT", "PIVOT_WIDER", "PIVOT_LONGER", "PRAGMA", "CALL", "EXPLAIN",
+    "COPY", "ATTACH", "USE",
 ];
 /// Object kinds recpipe does not create.
 const BLOCKED_CREATE: [&str; 12] = [
     "STAGE", "TASK", "STREAM", "PIPE", "PROCEDURE", "SHARE", "SECRET", "MACRO", "FILE", "TAG",
     "INTEGRATION", "NETWORK",
 ];
-/// Functions that would read or write the server's files, or are Snowflake-only.
-const BLOCKED_FUNCTIONS: [&str; 17] = [
-    "READ_CSV", "READ_CSV_AUTO", "READ_PARQUET", "PARQUET_SCAN", "READ_JSON", "READ_JSON_AUTO",
-    "READ_NDJSON", "READ_JSON_OBJECTS", "READ_TEXT", "READ_BLOB", "GLOB", "SNIFF_CSV", "PARQUET_METADATA",
-    "PARQUET_SCHEMA", "GENERATOR", "SYSTEM$WAIT", "GETENV",
-];
-
-/// Snowflake function → DuckDB function of the same arguments.
-fn function_alias(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "PARSE_JSON" => "JSON",
-        "TO_VARIANT" | "TO_OBJECT" | "TO_ARRAY" => "TO_JSON",
-        "OBJECT_CONSTRUCT" => "JSON_OBJECT",
-        "ARRAY_CONSTRUCT" => "JSON_ARRAY",
-        "ARRAY_SIZE" => "JSON_ARRAY_LENGTH",
-        "IFF" => "IF",
-        "NVL" => "COALESCE",
-        "TO_TIMESTAMP_NTZ" => "CAST_TIMESTAMP",
-        _ => return None,
-    })
-}
-
 /// Index of the matching `)` for each `(` (and `]` for `[`).
 pub(crate) fn match_parens(toks: &[Token]) -> Result<HashMap<usize, usize>, WarehouseError> {
     let mut stack = Vec::new();
@@ -115,11 +111,34 @@ fn emit_word(w: &str) -> String {
     }
 }
 
+/// Rewrites one statement: refused unless its first word is one DuckDB may run for recpipe
+/// and every function it calls is known (see [`super::calls`]).
 pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, WarehouseError> {
-    let first = toks.first().and_then(|t| word_upper(&t.tok)).unwrap_or_default();
-    if BLOCKED_FIRST.contains(&first.as_str()) {
-        return Err(WarehouseError::Unsupported(first));
+    let first = toks.first().map(|t| &t.tok);
+    let allowed = match first {
+        Some(Tok::Op(o)) => o == "(",
+        Some(Tok::Word(w)) => PASSTHROUGH_FIRST.iter().any(|k| w.eq_ignore_ascii_case(k)) && !(w.eq_ignore_ascii_case("UPDATE") && toks.get(1).is_some_and(|t| t.tok.is_kw("EXTENSIONS"))),
+        _ => false,
+    };
+    if !allowed {
+        let what = toks.iter().take(2).filter_map(|t| word_upper(&t.tok)).collect::<Vec<_>>().join(" ");
+        return Err(WarehouseError::Unsupported(if what.is_empty() { "statement".into() } else { what }));
     }
+    for w in toks.windows(2) {
+        if let (true, Some(kw)) = (w[0].tok.is_op("("), word_upper(&w[1].tok)) {
+            if NESTED_REFUSED.contains(&kw.as_str()) {
+                return Err(WarehouseError::Unsupported(format!("{kw} inside a statement")));
+            }
+        }
+    }
+    rewrite_expr(toks, ctx)
+}
+
+/// Rewrites a statement or a part of one (an argument recpipe evaluates): its function calls
+/// checked, its names and Snowflake forms translated.
+pub fn rewrite_expr(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, WarehouseError> {
+    super::calls::check_calls(toks, &|name| ctx.known_function(name))?;
+    let first = toks.first().and_then(|t| word_upper(&t.tok)).unwrap_or_default();
     let is_create = first == "CREATE" || first == "ALTER";
     if first == "CREATE" {
         let kind = toks
@@ -151,6 +170,19 @@ pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, Wareh
         if !out.is_empty() && !out.ends_with(['(', '.']) && !out.ends_with("::") && !matches!(tok, Tok::Op(o) if o == "," || o == ")" || o == "." || o == "]" || o == "[" || o == "::") {
             out.push(' ');
         }
+        // `[db.]INFORMATION_SCHEMA.TABLES` and the like: answered with what the role may see.
+        if matches!(tok, Tok::Word(_) | Tok::Quoted(_)) && !prev.is_some_and(|p| p.is_op(".")) {
+            if let Some((name, end)) = dotted_name(toks, i).filter(|(n, _)| n.0.len() >= 2) {
+                if !toks.get(end).is_some_and(|t| t.tok.is_op("(") || t.tok.is_op(".")) {
+                    if let Some(sql) = ctx.catalog_view(&name)? {
+                        primary_start = out.len();
+                        out.push_str(&sql);
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+        }
         match tok {
             Tok::Word(w) => {
                 let up = w.to_uppercase();
@@ -159,9 +191,6 @@ pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, Wareh
                     primary_start = out.len();
                 }
                 let call = next.is_some_and(|n| n.is_op("("));
-                if call && BLOCKED_FUNCTIONS.contains(&up.as_str()) {
-                    return Err(WarehouseError::Unsupported(format!("function {up}")));
-                }
                 // `TABLE(f(...))` or a bare `f(...)`: a table function recpipe answers itself?
                 if !after_dot {
                     let (at, outer) = if up == "TABLE" && call { (i + 2, Some(parens[&(i + 1)])) } else { (i, None) };
@@ -210,7 +239,7 @@ pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, Wareh
                             continue;
                         }
                     }
-                    if let Some(alias) = function_alias(&up) {
+                    if let Some(alias) = super::allowlist::translation(&up) {
                         out.push_str(alias);
                         i += 1;
                         continue;
@@ -313,6 +342,20 @@ pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, Wareh
         i += 1;
     }
     Ok(out)
+}
+
+/// `a`, `a.b` or `a.b.c` starting at `at`: the name and the index after it.
+pub(crate) fn dotted_name(toks: &[Token], at: usize) -> Option<(ObjectName, usize)> {
+    let mut parts = vec![super::ident::Ident::from_tok(&toks.get(at)?.tok)?];
+    let mut j = at + 1;
+    while parts.len() < 3 && toks.get(j).is_some_and(|t| t.tok.is_op(".")) {
+        match toks.get(j + 1).and_then(|t| super::ident::Ident::from_tok(&t.tok)) {
+            Some(p) => parts.push(p),
+            None => break,
+        }
+        j += 2;
+    }
+    Some((ObjectName(parts), j))
 }
 
 /// At a word that starts `a[.b[.c]](`: the name and the index of `(`.

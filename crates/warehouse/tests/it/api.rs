@@ -10,7 +10,7 @@ use warehouse::api::{router, ApiConfig, ApiState};
 
 use crate::support::*;
 
-async fn call(app: &axum::Router, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) async fn call(app: &axum::Router, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
     let mut b = Request::builder().method(method).uri(uri).header("content-type", "application/json");
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));

@@ -1,6 +1,7 @@
 //! Integration tests of the warehouse crate: SQL surface, grants, integrations, the calling
 //! side of external functions against a loopback test service, the SQL API, tasks.
 
+mod allowlist;
 mod api;
 mod extfn;
 mod load;
