@@ -1,6 +1,7 @@
 //! `recpipe`: one binary for every part of the local cloud. Each subcommand is a thin shell over
 //! a library crate; `anyhow` lives only here.
 
+mod aws;
 mod bench;
 mod bench_gateway;
 mod bench_warehouse;
@@ -52,11 +53,12 @@ enum Command {
     Up(up::UpArgs),
     /// Create the SageMaker execution role and the external-function role; write config.dev.yml.
     Init(stage_cmd::InitArgs),
-    /// Validate config.dev.yml and create or update the service's stage, routes and bucket.
+    /// Validate config.dev.yml and create or update the service's stage, routes and bucket
+    /// (`--target aws`: the CloudFormation stack of the whole app on AWS).
     Deploy(stage_cmd::StageArgs),
     /// Print the deployed stage's summary and endpoint URLs again.
     Info(stage_cmd::StageArgs),
-    /// Tear the stage down (the bucket and its objects are kept).
+    /// Tear the stage down, the bucket and its objects kept (`--target aws`: delete the stack).
     Remove(stage_cmd::StageArgs),
     /// IAM on the running server, in the AWS CLI's words (create-role, get-role, ...).
     #[command(subcommand)]
