@@ -39,11 +39,12 @@ enum Command {
     Up(up::UpArgs),
     /// Create the SageMaker execution role and the external-function role; write config.dev.yml.
     Init(aws::stage::InitArgs),
-    /// Validate config.dev.yml and create or update the service's stage, routes and bucket.
+    /// Validate config.dev.yml and create or update the service's stage, routes and bucket
+    /// (`--target aws`: the CloudFormation stack of the whole app on AWS).
     Deploy(aws::stage::StageArgs),
     /// Print the deployed stage's summary and endpoint URLs again.
     Info(aws::stage::StageArgs),
-    /// Tear the stage down (the bucket and its objects are kept).
+    /// Tear the stage down, the bucket and its objects kept (`--target aws`: delete the stack).
     Remove(aws::stage::StageArgs),
     /// IAM on the running server, in the AWS CLI's words (create-role, get-role, ...).
     #[command(subcommand)]

@@ -23,6 +23,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::ValidationException,
+        ErrorCode::ResourceInUse,
+        ErrorCode::ResourceNotFound,
+        ErrorCode::ResourceLimitExceeded,
+        ErrorCode::ConflictException,
+        ErrorCode::ThrottlingException,
+        ErrorCode::AccessDeniedException,
+        ErrorCode::UnrecognizedClientException,
+        ErrorCode::UnknownOperationException,
+        ErrorCode::ModelError,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::ValidationError,
+        ErrorCode::InternalFailure,
+    ];
+
+    /// The code a service answer names (`__type`, possibly `namespace#Code`), if it is in the
+    /// table.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        let name = name.rsplit('#').next().unwrap_or(name);
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::ValidationException => "ValidationException",
@@ -89,5 +112,23 @@ impl ApiError {
             _ => self.message.clone(),
         };
         serde_json::json!({ "__type": self.code.as_str(), "message": message })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back_from_its_name() {
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(c.as_str()), Some(c));
+            assert_eq!(ErrorCode::from_name(&format!("com.amazonaws.sagemaker#{}", c.as_str())), Some(c));
+        }
+        let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+        assert_eq!(ErrorCode::from_name("ResourceNotFoundException"), None);
     }
 }

@@ -2,6 +2,7 @@
 //! APIs (signed like an AWS SDK by [`client`]), and the object store.
 
 pub mod client;
+pub mod cloud;
 pub mod endpoints;
 pub mod iam;
 pub mod jobs;

@@ -40,8 +40,24 @@ pub struct StageArgs {
     /// The API Gateway stage.
     #[arg(long, default_value = "dev")]
     stage: String,
+    /// Where: `local` (the running server) or `aws` (the CloudFormation stack <service>-<stage>,
+    /// through the AWS credentials chain; `--endpoint-url` then names the AWS endpoint to use).
+    #[arg(long, value_enum, default_value = "local")]
+    target: crate::aws::cloud::Target,
+    /// With --target aws: write <service>-<stage>.template.json and deploy nothing.
+    #[arg(long)]
+    template_only: bool,
+    /// With --target aws: the Lambda `bootstrap` to ship (default: the one beside this program).
+    #[arg(long)]
+    bootstrap: Option<PathBuf>,
     #[command(flatten)]
     server: ServerArgs,
+}
+
+impl StageArgs {
+    fn aws(&self) -> Option<crate::aws::cloud::AwsTarget> {
+        (self.target == crate::aws::cloud::Target::Aws).then(|| crate::aws::cloud::AwsTarget::new(&self.stage, &self.server.endpoint_url, self.template_only, self.bootstrap.clone()))
+    }
 }
 
 fn random_id() -> String {
@@ -122,6 +138,9 @@ pub(crate) async fn admin_call(server: &ServerArgs, config_yaml: &str, stage: &s
 }
 
 pub fn run_deploy(a: StageArgs) -> anyhow::Result<()> {
+    if let Some(t) = a.aws() {
+        return crate::aws::cloud::deploy(&a.config, &t);
+    }
     let v = runtime()?.block_on(admin(&a, "deploy"))?;
     print!("{}", v["summary"].as_str().unwrap_or_default());
     Ok(())
@@ -134,6 +153,9 @@ pub fn run_info(a: StageArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_remove(a: StageArgs) -> anyhow::Result<()> {
+    if let Some(t) = a.aws() {
+        return crate::aws::cloud::remove(&a.config, &t);
+    }
     let v = runtime()?.block_on(admin(&a, "remove"))?;
     println!("removed stage {} of service {}; bucket {} and its objects are kept", v["removed"]["stage"].as_str().unwrap_or_default(), v["removed"]["service"].as_str().unwrap_or_default(), v["bucket_kept"].as_str().unwrap_or_default());
     Ok(())

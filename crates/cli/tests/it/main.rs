@@ -1,5 +1,7 @@
 //! Integration tests of the `recpipe` binary: real processes, real loopback HTTP.
 
+mod aws_deploy;
+mod container_image;
 mod container_serve;
 mod container_train;
 mod gateway_up;
