@@ -94,6 +94,7 @@ pub fn router(s: &Server) -> Router {
         .merge(gateway::admin::router(s.gateway.clone()))
         .merge(signed(&s.iam, "sagemaker", s.sagemaker_runtime.clone()))
         .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), Default::default())))
+        .merge(warehouse::connector::router(warehouse::connector::ConnectorState::new(s.warehouse.clone(), Default::default())))
         .route("/", post(dispatch_root).with_state(dispatch))
 }
 

@@ -2,6 +2,7 @@
 //! side of external functions against a loopback test service, the SQL API, tasks.
 
 mod api;
+mod connector;
 mod extfn;
 mod load;
 mod sql_surface;
