@@ -92,7 +92,8 @@ pub fn login(base: &str, user: &str, password: &str) -> Result<(String, i64), Sq
     let url = format!("{}/session/v1/login-request", base.trim_end_matches('/'));
     let body = json!({"data": {"LOGIN_NAME": user, "PASSWORD": password}});
     let (status, v) = rt.block_on(send(&http(), "POST", &url, None, Some(&body)))?;
-    if status != 200 {
+    // Snowflake answers a refused login with 200 and `success: false`.
+    if status != 200 || v["success"] == json!(false) {
         return Err(failure(status, &v));
     }
     let token = v["data"]["token"].as_str().ok_or_else(|| SqlApiError::Protocol("login answer without a token".into()))?;

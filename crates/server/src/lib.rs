@@ -91,4 +91,5 @@ pub fn app(s: &Server) -> Router {
         .merge(s.sagemaker_runtime.clone())
         .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), Default::default())))
         .merge(root::router(gateway::query_api::router(s.iam.clone()), s.sagemaker_api.clone()))
+        .merge(warehouse::connector::router(warehouse::connector::ConnectorState::new(s.warehouse.clone(), Default::default())))
 }

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod connector;
 mod engine;
 mod error;
 mod exec;

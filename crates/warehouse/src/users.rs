@@ -83,6 +83,11 @@ impl Warehouse {
         Ok(Token { token, user: JOBS_USER.into(), role: role.into(), expires_at, validity_secs: ttl_secs })
     }
 
+    /// Ends a token's validity (logout); an unknown token is no error.
+    pub fn logout(&self, token: &str) -> Result<(), WarehouseError> {
+        self.catalog().delete_token(&token_hash(token))
+    }
+
     /// The principal behind a bearer token; unknown and expired tokens are refused.
     pub fn authenticate(&self, token: &str) -> Result<Principal, WarehouseError> {
         let (user, role, expires) = self.catalog().token(&token_hash(token))?.ok_or(WarehouseError::BadToken)?;

@@ -1,9 +1,11 @@
-//! Snowflake's SQL API v2 over HTTP (`/api/v2/statements`), login (`/session/v1/login-request`)
-//! and recpipe's loader endpoint. Handlers unpack, check, call the warehouse and render.
+//! Snowflake's SQL API v2 over HTTP (`/api/v2/statements`) and recpipe's loader endpoint (login is
+//! the connector protocol's `/session/v1/login-request`, [`crate::connector`]). Handlers unpack, check, call the warehouse and render.
 
 mod statements;
-mod store;
+pub(crate) mod store;
 mod wire;
+
+pub(crate) use wire::ASYNC_MESSAGE;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +56,6 @@ impl ApiState {
 pub fn router(state: ApiState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
-        .route("/session/v1/login-request", post(login))
         .route("/api/v2/statements", post(statements::submit))
         .route("/api/v2/statements/{handle}", get(statements::status))
         .route("/api/v2/statements/{handle}/cancel", post(statements::cancel))
@@ -105,20 +106,6 @@ impl FromRequestParts<ApiState> for Authorized {
             .ok_or(WarehouseError::BadToken)?;
         Ok(Authorized(state.wh.authenticate(token.trim())?))
     }
-}
-
-async fn login(State(st): State<ApiState>, Json(body): Json<serde_json::Value>) -> Result<Json<serde_json::Value>, ApiError> {
-    let data = body.get("data").unwrap_or(&body);
-    let field = |a: &str, b: &str| data.get(a).or_else(|| data.get(b)).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let (user, password) = (field("LOGIN_NAME", "user"), field("PASSWORD", "password"));
-    let wh = st.wh.clone();
-    let t = tokio::task::spawn_blocking(move || wh.login(&user, &password))
-        .await
-        .map_err(|e| WarehouseError::Internal(e.to_string()))??;
-    Ok(Json(json!({
-        "success": true,
-        "data": { "token": t.token, "validityInSeconds": t.validity_secs, "user": t.user, "role": t.role }
-    })))
 }
 
 async fn load_movielens(State(st): State<ApiState>, Authorized(p): Authorized, Json(body): Json<serde_json::Value>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -6,7 +6,10 @@
 //! single-writer lock, so a long analytical query never blocks a login or a `describe`, and the
 //! data directory already uses SQLite for IAM state.
 
+mod connector;
 mod functions;
+
+pub use connector::SavedSession;
 mod integrations;
 pub mod security;
 pub mod tasks;
@@ -52,6 +55,8 @@ CREATE TABLE IF NOT EXISTS task_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, task
     run_id INTEGER NOT NULL, scheduled_from TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS task_runs_by_task ON task_runs (task_id, state);
 CREATE INDEX IF NOT EXISTS task_runs_by_time ON task_runs (scheduled);
+CREATE TABLE IF NOT EXISTS connector_sessions (master_hash TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL,
+    database TEXT, schema TEXT, warehouse TEXT, expires INTEGER NOT NULL);
 ";
 
 pub struct Catalog {

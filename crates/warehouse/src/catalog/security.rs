@@ -220,6 +220,13 @@ impl Catalog {
         })
     }
 
+    pub fn delete_token(&self, hash: &str) -> Result<(), WarehouseError> {
+        self.tx(|tx| {
+            tx.execute("DELETE FROM tokens WHERE hash = ?1", params![hash])?;
+            Ok(())
+        })
+    }
+
     /// (user, role, expires) for a token hash.
     pub fn token(&self, hash: &str) -> Result<Option<(String, String, i64)>, WarehouseError> {
         self.read(|c| {

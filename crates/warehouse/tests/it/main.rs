@@ -3,6 +3,7 @@
 
 mod allowlist;
 mod api;
+mod connector;
 mod extfn;
 mod load;
 mod sql_surface;

@@ -1,0 +1,216 @@
+"""Snowflake's Python connector against recpipe: one named check per run (see connector.rs).
+
+Environment: RECPIPE_PORT, RECPIPE_USER, RECPIPE_PASSWORD, RECPIPE_RATINGS_CSV.
+Prints `ok <check>` when the check passed; any failure raises.
+"""
+
+import datetime
+import decimal
+import os
+import sys
+import uuid
+
+import snowflake.connector
+from snowflake.connector import DictCursor
+from snowflake.connector.errors import DatabaseError, ProgrammingError
+
+PORT = int(os.environ["RECPIPE_PORT"])
+USER = os.environ["RECPIPE_USER"]
+PASSWORD = os.environ["RECPIPE_PASSWORD"]
+
+
+def connect(**kw):
+    args = dict(account="recpipe", user=USER, password=PASSWORD, host="127.0.0.1", port=PORT, protocol="http",
+                database="MOVIELENS", schema="PUBLIC")
+    args.update(kw)
+    return snowflake.connector.connect(**args)
+
+
+def eq(got, want, what):
+    assert got == want, f"{what}: got {got!r}, want {want!r}"
+
+
+def ratings_count():
+    with open(os.environ["RECPIPE_RATINGS_CSV"]) as f:
+        return sum(1 for _ in f) - 1
+
+
+def check_cursor():
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute("select count(*) from ratings")
+    eq(cur.fetchone()[0], ratings_count(), "count(*)")
+    uuid.UUID(cur.sfqid)
+    cur.execute("create or replace database scratch")
+    cur.execute("create table kinds (i int, s varchar, f float, b boolean, d date, ts timestamp_ntz, n number(10,2))")
+    cur.execute("insert into kinds values (1, 'one', 1.5, true, '2024-02-29', '2024-02-29 12:34:56.789', 12.34), "
+                "(2, 'two', -2.25, false, '1969-07-20', '1969-07-20 20:17:40', -0.5), (3, null, null, null, null, null, null)")
+    eq(cur.rowcount, 3, "rowcount of an insert")
+    cur.execute("select i, s, f, b, d, ts, n from kinds order by i")
+    eq(cur.rowcount, 3, "rowcount of a select")
+    names = [d.name for d in cur.description]
+    eq(names, ["I", "S", "F", "B", "D", "TS", "N"], "column names")
+    # FIELD_TYPES: 0 FIXED, 1 REAL, 2 TEXT, 3 DATE, 8 TIMESTAMP_NTZ, 13 BOOLEAN.
+    eq([d.type_code for d in cur.description], [0, 2, 1, 13, 3, 8, 0], "type codes")
+    eq((cur.description[6].precision, cur.description[6].scale), (10, 2), "NUMBER(10,2) precision and scale")
+    first = cur.fetchone()
+    eq(first, (1, "one", 1.5, True, datetime.date(2024, 2, 29), datetime.datetime(2024, 2, 29, 12, 34, 56, 789000),
+               decimal.Decimal("12.34")), "first row")
+    eq(len(cur.fetchmany(1)), 1, "fetchmany(1)")
+    rest = cur.fetchall()
+    eq(rest, [(3, None, None, None, None, None, None)], "fetchall after fetchmany")
+    d = conn.cursor(DictCursor).execute("select 7 as seven, 'x' as ex").fetchone()
+    eq(d, {"SEVEN": 7, "EX": "x"}, "DictCursor row")
+    cur.execute("use schema movielens.public")
+    eq(cur.execute("select current_database(), current_schema()").fetchone(), ("MOVIELENS", "PUBLIC"), "context after use")
+
+
+def check_bindings():
+    conn = connect(paramstyle="qmark")
+    cur = conn.cursor()
+    cur.execute("create or replace database scratch_b")
+    cur.execute("create table t (i int, f float, s varchar, b boolean, d date, ts timestamp_ntz, tm time, bin binary, n number(12,3))")
+    row = (42, 2.5, "it's", True, datetime.date(2023, 11, 15), datetime.datetime(2023, 11, 14, 22, 13, 20, 123456),
+           datetime.time(1, 2, 3, 4000), b"\x00\xffrecpipe", decimal.Decimal("-123.456"))
+    cur.execute("insert into t values (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    eq(cur.rowcount, 1, "rowcount of a bound insert")
+    cur.execute("insert into t values (?, ?, ?, ?, ?, ?, ?, ?, ?)", (None,) * 9)
+    got = cur.execute("select i, f, s, b, d, ts, tm, bin, n from t where i = ?", (42,)).fetchone()
+    eq(got, row, "bound values read back")
+    got = cur.execute("select count(*) from t where i is null and s is null and d is null").fetchone()
+    eq(got, (1,), "bound NULLs")
+    eq(cur.execute("select ? || ?", ("a", "b")).fetchone(), ("ab",), "bound text in an expression")
+    eq(cur.execute("select ?::date", (datetime.date(2000, 1, 2),)).fetchone(), (datetime.date(2000, 1, 2),), "a bound date keeps its type")
+    numeric = connect(paramstyle="numeric").cursor()
+    eq(numeric.execute("select :2, :1, :2", (1, "two")).fetchone(), ("two", 1, "two"), "numeric style")
+    # The client-side default (pyformat) interpolates itself.
+    plain = connect().cursor()
+    eq(plain.execute("select %s, %s", (5, "it's")).fetchone(), (5, "it's"), "pyformat")
+
+
+def check_executemany():
+    conn = connect(paramstyle="qmark")
+    cur = conn.cursor()
+    cur.execute("create or replace database scratch_m")
+    cur.execute("create table m (i int, s varchar, d date)")
+    rows = [(i, f"s{i}", datetime.date(2020, 1, 1) + datetime.timedelta(days=i)) for i in range(250)]
+    cur.executemany("insert into m values (?, ?, ?)", rows)
+    eq(cur.rowcount, 250, "executemany rowcount")
+    eq(cur.execute("select count(*), sum(i), max(d) from m").fetchone(), (250, sum(range(250)), datetime.date(2020, 9, 6)), "rows inserted")
+
+
+def check_async():
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute_async("select count(*) from ratings")
+    qid = cur.sfqid
+    uuid.UUID(qid)
+    other = conn.cursor()
+    other.get_results_from_sfqid(qid)
+    eq(other.fetchone()[0], ratings_count(), "async result")
+    status = conn.get_query_status(qid)
+    eq(status.name, "SUCCESS", "status of a finished query")
+    cur.execute_async("select * from nowhere_at_all")
+    bad = cur.sfqid
+    try:
+        conn.cursor().get_results_from_sfqid(bad)
+        conn.cursor().fetchall()
+        raise AssertionError("a failed async query gave results")
+    except ProgrammingError as e:
+        eq(e.errno, 2003, "errno of the failed async query")
+
+
+def check_multi():
+    conn = connect()
+    cursors = conn.execute_string(
+        "create or replace database scratch_s; create table x (a int); insert into x values (1), (2); select count(*) from x")
+    eq(len(cursors), 4, "cursors from execute_string")
+    eq(cursors[-1].fetchone(), (2,), "last statement's result")
+    cur = conn.cursor()
+    cur.execute("select 1; select 'two'", num_statements=2)
+    eq(cur.fetchone(), (1,), "first of a multi-statement")
+    assert cur.nextset(), "a second result set"
+    eq(cur.fetchone(), ("two",), "second of a multi-statement")
+    try:
+        cur.execute("select 1; select 2")
+        raise AssertionError("two statements ran where one was expected")
+    except ProgrammingError as e:
+        assert "statement count" in e.msg, e.msg
+
+
+def check_errors():
+    cur = connect().cursor()
+    for sql, errno, sqlstate in [("select * from nowhere", 2003, "02000"), ("selec 1", 1003, "42000")]:
+        try:
+            cur.execute(sql)
+            raise AssertionError(f"{sql} succeeded")
+        except ProgrammingError as e:
+            eq((e.errno, e.sqlstate), (errno, sqlstate), f"errno and sqlstate of {sql}")
+            assert e.sfqid, "the failed query's id"
+
+
+def check_logins():
+    messages = []
+    for kw in [dict(password="wrong"), dict(user="nobody_here")]:
+        try:
+            connect(**kw)
+            raise AssertionError(f"login with {kw} succeeded")
+        except DatabaseError as e:
+            eq(e.errno, 390100, f"errno of a refused login {kw}")
+            messages.append(e.msg)
+    eq(messages[0], messages[1], "the same message for a wrong password and an unknown user")
+
+
+def check_isolation():
+    a, b = connect(), connect(database=None, schema=None)
+    a.cursor().execute("create temporary table only_here (x int)")
+    a.cursor().execute("insert into only_here values (1)")
+    eq(a.cursor().execute("select count(*) from only_here").fetchone(), (1,), "own temp table")
+    eq(b.cursor().execute("select current_database()").fetchone(), (None,), "another session's context")
+    try:
+        b.cursor().execute("select * from movielens.public.only_here")
+        raise AssertionError("a temporary table leaked into another session")
+    except ProgrammingError:
+        pass
+
+
+def check_pandas():
+    import pandas as pd
+    cur = connect().cursor()
+    cur.execute("select userid, movieid, rating, timestamp from ratings order by userid, movieid")
+    df = cur.fetch_pandas_all()
+    want = pd.read_csv(os.environ["RECPIPE_RATINGS_CSV"]).sort_values(["userId", "movieId"]).reset_index(drop=True)
+    eq(list(df.columns), ["USERID", "MOVIEID", "RATING", "TIMESTAMP"], "frame columns")
+    eq(len(df), len(want), "frame rows")
+    assert (df["USERID"].to_numpy() == want["userId"].to_numpy()).all(), "userId values"
+    assert (df["MOVIEID"].to_numpy() == want["movieId"].to_numpy()).all(), "movieId values"
+    assert (df["RATING"].to_numpy() == want["rating"].to_numpy()).all(), "rating values"
+    seconds = pd.to_datetime(df["TIMESTAMP"]).astype("int64") // 10**9
+    assert (seconds.to_numpy() == want["timestamp"].to_numpy()).all(), "timestamp values"
+    table = cur.execute("select rating from ratings").fetch_arrow_all()
+    eq(table.num_rows, len(want), "arrow rows")
+
+
+def check_restart():
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute("use schema movielens.public")
+    cur.execute("create temporary table gone_after_restart (x int)")
+    eq(cur.execute("select count(*) from gone_after_restart").fetchone(), (0,), "before the restart")
+    print("connected", flush=True)
+    sys.stdin.readline()
+    # The session token is unknown now: the connector renews with its master token and goes on.
+    eq(cur.execute("select count(*) from ratings").fetchone(), (ratings_count(),), "after the restart")
+    eq(cur.execute("select current_database(), current_schema()").fetchone(), ("MOVIELENS", "PUBLIC"), "context after the restart")
+    try:
+        cur.execute("select * from gone_after_restart")
+        raise AssertionError("a temporary table outlived the restart")
+    except ProgrammingError:
+        pass
+    conn.close()
+
+
+if __name__ == "__main__":
+    name = sys.argv[1]
+    globals()[f"check_{name}"]()
+    print(f"ok {name}", flush=True)
