@@ -62,10 +62,12 @@ impl Story {
         println!("\nsql> {}", text.trim().replace('\n', "\n  -> "));
         let t = Instant::now();
         let o = self.sql.execute(&text)?;
-        let shown = Outcome { columns: o.columns.clone(), rows: o.rows.iter().take(8).cloned().collect() };
+        // Queries show their first rows; describe and show answer whole (every property).
+        let lead = text.trim_start().split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+        let limit = if lead == "describe" || lead == "desc" || lead == "show" { o.rows.len() } else { 8 };
+        let shown = Outcome { columns: o.columns.clone(), rows: o.rows.iter().take(limit).cloned().collect() };
         println!("{}", render(&shown, Format::Table));
-        let more = if o.rows.len() > shown.rows.len() { format!(" ({} shown)", shown.rows.len()) } else { String::new() };
-        println!("{} row(s){more} in {:.3} s", o.rows.len(), t.elapsed().as_secs_f64());
+        println!("{}", crate::sql::footer(o.rows.len(), shown.rows.len(), t.elapsed()));
         Ok(o)
     }
 
@@ -134,8 +136,12 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (server, base_url, serving) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", a.port)).await.with_context(|| format!("binding 127.0.0.1:{}", a.port))?;
-        let base_url = format!("http://{}", listener.local_addr()?);
+        let port = listener.local_addr()?.port();
+        let base_url = format!("http://127.0.0.1:{port}");
         let server = Arc::new(server::open_with(&data_dir, &base_url, log).await?);
+        // The port stays the data directory's: `recpipe up --data-dir` reuses it, so the URLs
+        // the story stores (integration prefixes, external functions) keep working.
+        crate::up::ListenFile::write(&data_dir, port)?;
         let app = server::app(&server);
         let serving = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -193,7 +199,7 @@ struct Summary {
 }
 
 fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tokio::runtime::Runtime, base_url: &str, data_dir: &Path) -> Result<Summary, StepFailure> {
-    let server_args = ServerArgs { endpoint_url: base_url.to_string(), data_dir: data_dir.to_path_buf(), region: server.iam.region().to_string() };
+    let server_args = ServerArgs { endpoint_url: Some(base_url.to_string()), data_dir: data_dir.to_path_buf(), region: server.iam.region().to_string() };
 
     story.phase("load data", |_| {
         let dir = match &a.movielens {
@@ -276,7 +282,7 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tok
     })?;
 
     story.phase("external functions", |s| {
-        s.sql("create or replace external function train_and_get_recommendations(input_table_name varchar, output_table_name varchar)\n  returns variant\n  api_integration = snf_recommender_api_integration\n  as '${TRAIN_URL}'")?;
+        s.sql("create or replace external function train_and_get_recommendations(input_table_name varchar, output_table_name varchar)\n  returns variant\n  api_integration = snf_recommender_api_integration\n  context_headers = (current_role, current_database, current_schema)\n  as '${TRAIN_URL}'")?;
         s.sql("create or replace external function deploy_model(model_name varchar, model_url varchar)\n  returns variant\n  api_integration = snf_recommender_api_integration\n  as '${DEPLOY_URL}'")?;
         s.sql("create or replace external function invoke_model(model_name varchar, user_id varchar, item_id varchar)\n  returns variant\n  api_integration = snf_recommender_api_integration\n  as '${INVOKE_URL}'")?;
         s.sql("create or replace external function describe_job(name_or_arn varchar)\n  returns variant\n  api_integration = snf_recommender_api_integration\n  as '${DESCRIBE_URL}'")?;
@@ -289,7 +295,7 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tok
     })?;
 
     let (job, metrics) = story.phase("training", |s| {
-        let o = s.sql("select train_and_get_recommendations('MOVIELENS.PUBLIC.ratings_train_data', 'MOVIELENS.PUBLIC.user_movie_recommendations')")?;
+        let o = s.sql("select train_and_get_recommendations('ratings_train_data', 'user_movie_recommendations')")?;
         let arn = scalar(&o)?;
         let name = mlapi::names::name_of(&arn).to_string();
         s.log = Some(data_dir.join("jobs").join(&name).join("log"));
@@ -321,7 +327,7 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tok
     })?;
 
     let endpoint = story.phase("deploy", |s| {
-        let o = s.sql("select describe_job('${JOB}'):model_artifacts::varchar as model_url")?;
+        let o = s.sql("select describe_job('${JOB}'):ModelArtifacts.S3ModelArtifacts::varchar as model_url")?;
         let url = scalar(&o)?;
         if !url.ends_with("model.tar.gz") {
             bail!("describe_job answered no model artifact URL (got {url:?})");
@@ -367,7 +373,7 @@ fn watch_job(server: &server::Server, rt: &tokio::runtime::Runtime, name: &str, 
             TrainingJobStatus::Completed => {
                 pb.finish_and_clear();
                 println!("job {name} completed in {} s", d.training_time_in_seconds.unwrap_or(0));
-                for l in text.lines().filter(|l| l.starts_with("cv_") || (l.starts_with("fold=") && l.contains(" rmse="))) {
+                for l in fold_report(&text) {
                     println!("  {l}");
                 }
                 return Ok(d);
@@ -378,6 +384,15 @@ fn watch_job(server: &server::Server, rt: &tokio::runtime::Runtime, name: &str, 
             }
         }
     }
+}
+
+/// A job log's cross-validation lines: each fold's result in fold order (folds run in
+/// parallel, so they finish and log in any order), then the means.
+fn fold_report(log: &str) -> Vec<&str> {
+    let fold_of = |l: &str| l.strip_prefix("fold=").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse::<u32>().ok());
+    let mut folds: Vec<(u32, &str)> = log.lines().filter(|l| l.contains(" rmse=")).filter_map(|l| Some((fold_of(l)?, l))).collect();
+    folds.sort_by_key(|(f, _)| *f);
+    folds.into_iter().map(|(_, l)| l).chain(log.lines().filter(|l| l.starts_with("cv_"))).collect()
 }
 
 fn wait_in_service(server: &server::Server, rt: &tokio::runtime::Runtime, name: &str) -> anyhow::Result<()> {
@@ -415,9 +430,20 @@ fn print_summary(story: &Story, s: &Summary, base_url: &str, data_dir: &Path, to
     }
     println!("  {:<28} {:>7.2} s", "total", total.as_secs_f64());
     println!("{} predictions from SQL; endpoint {} (SigV4, service sagemaker)", s.predictions, s.endpoint);
+    let port = base_url.rsplit(':').next().unwrap_or_default();
     println!("continue by hand:");
-    println!("  recpipe up --data-dir {}        # the same cloud again (port 4747)", data_dir.display());
+    println!("  recpipe up --data-dir {}        # the same cloud again, on port {port} (kept in {})", data_dir.display(), crate::up::ListenFile::NAME);
     println!("  recpipe login --data-dir {}        # user ADMIN, the password printed at the start", data_dir.display());
     println!("  recpipe sql --data-dir {}", data_dir.display());
-    let _ = base_url;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_reported_in_fold_order_then_the_means() {
+        let log = "phase=training folds=3\nfold=2 epoch=1 train_rmse=0.9\nfold=2 rmse=0.91 mae=0.7\nfold=0 rmse=0.90 mae=0.7\nfold=10 rmse=0.93 mae=0.7\nfold=1 rmse=0.92 mae=0.7\ncv_rmse=0.915 cv_mae=0.7\n";
+        assert_eq!(fold_report(log), ["fold=0 rmse=0.90 mae=0.7", "fold=1 rmse=0.92 mae=0.7", "fold=2 rmse=0.91 mae=0.7", "fold=10 rmse=0.93 mae=0.7", "cv_rmse=0.915 cv_mae=0.7"]);
+    }
 }

@@ -45,6 +45,10 @@ pub enum GatewayError {
     MissingBatchId,
     #[error("no call with sf-external-function-query-batch-id '{id}' is known here (results are kept {minutes} minutes)")]
     UnknownBatch { id: String, minutes: u64 },
+    /// A table a call names that the caller may not have a job use (missing, not readable or
+    /// writable by the caller's role, or not resolvable in the caller's context).
+    #[error("row {row}: {arg} '{name}': {reason}")]
+    TableRefused { row: i64, arg: &'static str, name: String, reason: String },
     #[error("endpoint '{name}' is {status}; it must be InService to be invoked (row {row})")]
     EndpointNotReady { name: String, status: String, row: i64 },
     #[error("{0}")]
@@ -103,6 +107,7 @@ impl GatewayError {
             GatewayError::BadBatch(_) => (400, "BadRequestException", self.to_string(), false),
             GatewayError::MissingBatchId => (400, "BadRequestException", self.to_string(), false),
             GatewayError::UnknownBatch { .. } => (404, "NotFoundException", self.to_string(), false),
+            GatewayError::TableRefused { .. } => (400, "BadRequestException", self.to_string(), false),
             GatewayError::EndpointNotReady { .. } => (400, "BadRequestException", self.to_string(), false),
             GatewayError::ControlPlane(e) => (e.code.http_status(), e.code.as_str(), control_plane_message(e), false),
             GatewayError::BadControlPlaneAnswer(_) => (502, "BadGatewayException", "Bad gateway: the control plane's answer could not be read".into(), false),
@@ -134,6 +139,7 @@ fn exposes_5xx(e: &GatewayError) -> bool {
         | GatewayError::BadBatch(_)
         | GatewayError::MissingBatchId
         | GatewayError::UnknownBatch { .. }
+        | GatewayError::TableRefused { .. }
         | GatewayError::EndpointNotReady { .. }
         | GatewayError::Config(_)
         | GatewayError::AdminDenied { .. }

@@ -83,6 +83,9 @@ pub struct Settings {
     pub base_url: String,
     /// Where buckets live (`<data-dir>/buckets`); a deploy creates its bucket's directory here.
     pub buckets_dir: Option<PathBuf>,
+    /// Resolves and checks the tables a training call names in the caller's context; without
+    /// one they go to the job as given.
+    pub tables: Option<Arc<dyn handlers::tables::TableResolver>>,
 }
 
 impl Default for Settings {
@@ -95,6 +98,7 @@ impl Default for Settings {
             max_results: 10_000,
             base_url: "http://127.0.0.1:4747".into(),
             buckets_dir: None,
+            tables: None,
         }
     }
 }

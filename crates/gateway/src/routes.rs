@@ -81,6 +81,8 @@ pub struct Invocation {
     pub body: Bytes,
     pub batch_id: Option<String>,
     pub accept_gzip: bool,
+    /// The calling session's `sf-context-*` headers.
+    pub caller: handlers::tables::CallerContext,
     slot: Slot,
 }
 
@@ -125,6 +127,7 @@ async fn gate(req: Request, gw: &Gateway, slot: &Slot) -> Result<Invocation, Gat
         body,
         batch_id: header(&parts.headers, BATCH_ID).filter(|b| !b.is_empty()),
         accept_gzip: accepts_gzip(&parts.headers),
+        caller: handlers::tables::CallerContext::from_headers(&parts.headers),
         slot: slot.clone(),
     })
 }
@@ -167,7 +170,7 @@ async fn post_call(State(gw): State<Arc<Gateway>>, inv: Invocation) -> Response 
 
 async fn post_inner(gw: Arc<Gateway>, inv: Invocation) -> Result<Response, GatewayError> {
     let rows = batch::parse(&inv.body, inv.function)?;
-    let ctx = handlers::Ctx { sagemaker: gw.sagemaker.clone(), config: inv.stage.config.clone() };
+    let ctx = handlers::Ctx { sagemaker: gw.sagemaker.clone(), config: inv.stage.config.clone(), caller: inv.caller, tables: gw.settings.tables.clone() };
     let f = inv.function;
     let Some(batch_id) = inv.batch_id else {
         let values = handlers::run(f, &ctx, &rows).await?;

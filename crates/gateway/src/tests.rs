@@ -351,10 +351,18 @@ async fn describe_reports_jobs_and_endpoints() {
     let (s, v) = fx.call("describe", json!({"data": [[0, arn], [1, name], [2, "ep1"]]})).await;
     assert_eq!(s, 200, "{v}");
     let rows = rows_of(&v);
-    assert_eq!(rows[0].1["status"], "Completed");
-    assert_eq!(rows[0].1["model_artifacts"], format!("s3://sagemaker-recpipe-t1/{name}/output/model.tar.gz"));
+    // SageMaker's DescribeTrainingJob / DescribeEndpoint keys, as boto3 users read them.
+    let j = &rows[0].1;
+    assert_eq!((j["TrainingJobName"].as_str(), j["TrainingJobArn"].as_str()), (Some(name.as_str()), Some(arn.as_str())));
+    assert_eq!((j["TrainingJobStatus"].as_str(), j["SecondaryStatus"].as_str()), (Some("Completed"), Some("Completed")));
+    assert_eq!(j["ModelArtifacts"]["S3ModelArtifacts"], format!("s3://sagemaker-recpipe-t1/{name}/output/model.tar.gz"));
+    assert_eq!(j["HyperParameters"]["input_table_name"], "a");
+    assert!(j["CreationTime"].is_number() && j["FinalMetricDataList"].is_array(), "{j}");
+    assert!(j.get("status").is_none() && j.get("model_artifacts").is_none(), "no names of our own: {j}");
     assert_eq!(rows[1].1, rows[0].1);
-    assert_eq!((rows[2].1["type"].as_str(), rows[2].1["status"].as_str()), (Some("Endpoint"), Some("InService")));
+    let e = &rows[2].1;
+    assert_eq!((e["EndpointName"].as_str(), e["EndpointStatus"].as_str()), (Some("ep1"), Some("InService")));
+    assert!(e["EndpointArn"].as_str().unwrap().ends_with(":endpoint/ep1") && e["EndpointConfigName"].is_string(), "{e}");
     let (s, v) = fx.call("describe", json!({"data": [[0, "ep1"], [1, "nothing-here"]]})).await;
     assert_eq!(s, 400);
     assert_eq!(v["message"], "row 1: there is no training job or endpoint named 'nothing-here'");
@@ -413,4 +421,43 @@ async fn deploy_config_mistakes_are_refused_by_name() {
     let mut c = config(&fx.account);
     c.snf_ef_role_principal = "arn:aws:iam::1:user/x".into();
     assert!(fx.gw.deploy(&c, "dev", Throttle::default()).unwrap_err().to_string().starts_with("config key 'snf_ef_role_principal' = 'arn:aws:iam::1:user/x'"));
+}
+
+/// Resolves names against one schema per role: `READER` may read `RATINGS` only.
+struct OneSchema;
+
+impl crate::handlers::tables::TableResolver for OneSchema {
+    fn resolve(&self, caller: &crate::handlers::tables::CallerContext, name: &str, _what: crate::handlers::tables::TableUse) -> Result<String, String> {
+        let (db, schema) = (caller.database.as_deref().unwrap_or("?"), caller.schema.as_deref().unwrap_or("?"));
+        let full = format!("{db}.{schema}.{}", name.to_uppercase());
+        match (caller.role.as_deref(), full.as_str()) {
+            (Some("READER"), "LAB.WORK.RATINGS" | "LAB.WORK.OUT") => Ok(format!("\"{db}\".\"{schema}\".\"{}\"", name.to_uppercase())),
+            _ => Err(format!("Table '{full}' does not exist or not authorized.")),
+        }
+    }
+}
+
+#[tokio::test]
+async fn training_tables_are_resolved_for_the_caller_and_a_refusal_starts_no_job() {
+    let settings = Settings { tables: Some(Arc::new(OneSchema)), ..Settings::default() };
+    let fx = fixture(Memory::new(), settings, Throttle::default());
+    let context = [("sf-context-current-role", "READER"), ("sf-context-current-database", "LAB"), ("sf-context-current-schema", "WORK")];
+    let post = |body: Value, headers: &[(&str, &str)]| fx.request(Some(&fx.snowflake), "POST", "train", body.to_string().into_bytes(), headers);
+    let (s, v, _) = fx.send(post(json!({"data": [[0, "ratings", "out"]]}), &context)).await;
+    assert_eq!(s, 200, "{v}");
+    let name = mlapi::names::name_of(rows_of(&v)[0].1.as_str().unwrap()).to_string();
+    let job = fx.mem.describe_training_job(&name).await.unwrap();
+    assert_eq!(job.hyper_parameters["input_table_name"], "\"LAB\".\"WORK\".\"RATINGS\"");
+    assert_eq!(job.hyper_parameters["output_table_name"], "\"LAB\".\"WORK\".\"OUT\"");
+
+    // Row 1 names a table the role may not read: the call fails naming it, and row 0 starts no job either.
+    let jobs_before = fx.mem.calls().iter().filter(|c| c.starts_with("CreateTrainingJob")).count();
+    let (s, v, _) = fx.send(post(json!({"data": [[0, "ratings", "out"], [1, "secret", "out"]]}), &context)).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["message"], "row 1: input_table_name 'secret': Table 'LAB.WORK.SECRET' does not exist or not authorized.");
+    // Without the schema headers an unqualified name cannot be resolved, and the answer says how to fix it.
+    let (s, v, _) = fx.send(post(json!({"data": [[0, "ratings", "out"]]}), &[("sf-context-current-role", "READER")])).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("CONTEXT_HEADERS = (CURRENT_ROLE, CURRENT_DATABASE, CURRENT_SCHEMA)"), "{v}");
+    assert_eq!(fx.mem.calls().iter().filter(|c| c.starts_with("CreateTrainingJob")).count(), jobs_before, "no job for refused calls");
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use gateway::handlers::tables::{CallerContext, TableResolver, TableUse};
 use gateway::{AccessLog, Gateway, Settings, Store};
 use iam::Iam;
 use mlapi::SageMaker;
@@ -76,11 +77,25 @@ pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -
     let config = mlplane::MlplaneConfig { warehouse_access: Some(access), ..mlplane::MlplaneConfig::default() };
     let plane = mlplane::Mlplane::open(data_dir, iam.clone(), binary, config).await?;
     let sagemaker: Arc<dyn SageMaker> = plane.clone();
-    let settings = Settings { base_url: base_url.to_string(), buckets_dir: Some(data_dir.join("buckets")), ..Settings::default() };
+    let tables: Arc<dyn TableResolver> = Arc::new(CallerTables(opened.warehouse.clone()));
+    let settings = Settings { base_url: base_url.to_string(), buckets_dir: Some(data_dir.join("buckets")), tables: Some(tables), ..Settings::default() };
     let gateway = Gateway::new(iam.clone(), Store::open(&db)?, sagemaker, settings, access_log)?;
     let sagemaker_api = mlplane::api::api_router(plane.clone());
     let sagemaker_runtime = mlplane::runtime::runtime_router(plane.clone());
     Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse })
+}
+
+/// The tables a training call names, resolved by the warehouse in the caller's context.
+struct CallerTables(warehouse::Warehouse);
+
+impl TableResolver for CallerTables {
+    fn resolve(&self, c: &CallerContext, name: &str, what: TableUse) -> Result<String, String> {
+        let what = match what {
+            TableUse::Read => warehouse::TableUse::Read,
+            TableUse::Replace => warehouse::TableUse::Replace,
+        };
+        self.0.table_for_caller(c.role.as_deref(), c.database.as_deref(), c.schema.as_deref(), name, what).map_err(|e| e.to_string().replace('\n', " "))
+    }
 }
 
 /// The one router of the server.

@@ -4,15 +4,27 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// Binds 127.0.0.1:`port` (0 picks a free one, printed on the `recpipe listening on` line), opens
-/// `data_dir` and serves [`crate::app`] until a signal, then stops the control plane's processes.
+/// Binds 127.0.0.1:`port` (0 picks a free one, printed on the `recpipe listening on` line) and
+/// [`serve`]s on it.
 pub async fn run(port: u16, data_dir: &Path) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    serve(listener, data_dir, |_, _| Ok(())).await
+}
+
+/// Opens `data_dir` and serves [`crate::app`] on `listener` until a signal, then stops the control
+/// plane's processes. `on_listening(data_dir, port)` runs once the server is open, before it
+/// announces itself (the CLI records where it listens there).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    data_dir: &Path,
+    on_listening: impl FnOnce(&Path, u16) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
     let base_url = format!("http://127.0.0.1:{port}");
     let server = crate::open(data_dir, &base_url).await?;
     let app = crate::app(&server);
     let stop = shutdown_signal();
+    on_listening(&server.data_dir, port)?;
     println!("recpipe listening on {base_url}");
     println!("data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
     println!("admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());

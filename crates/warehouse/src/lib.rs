@@ -25,6 +25,7 @@ mod users;
 
 pub use engine::{Opened, Warehouse, WarehouseConfig, ADMIN_PASSWORD_ENV, ADMIN_USER};
 pub use error::{WarehouseError, WireCode};
+pub use exec::caller_tables::TableUse;
 pub use result::{Column, QueryResult};
 pub use session::Session;
 pub use users::{Principal, Token};

@@ -16,9 +16,10 @@ use serde_json::Value;
 /// Where the server is and who we are.
 #[derive(Args, Clone, Debug)]
 pub struct ServerArgs {
-    /// The running server (`recpipe up`).
-    #[arg(long, env = "RECPIPE_URL", default_value = "http://127.0.0.1:4747")]
-    pub endpoint_url: String,
+    /// The running server (`recpipe up`). Without it: the one the data directory's server.json
+    /// names, else RECPIPE_URL, else 127.0.0.1:RECPIPE_PORT, else 127.0.0.1:4747.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
     /// The data directory whose `credentials` file holds the `recpipe` profile.
     #[arg(long, env = "RECPIPE_HOME", default_value = ".recpipe")]
     pub data_dir: PathBuf,
@@ -78,7 +79,7 @@ impl Client {
             )?,
         };
         let token = std::env::var("AWS_SESSION_TOKEN").ok().filter(|t| !t.is_empty()).map(SessionToken::new);
-        let base = args.endpoint_url.trim_end_matches('/').to_string();
+        let base = locate_server(args.endpoint_url.as_deref(), &args.data_dir)?;
         let host = base.strip_prefix("http://").context("--endpoint-url must start with http://")?.to_string();
         let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build(hyper_util::client::legacy::connect::HttpConnector::new());
@@ -164,6 +165,67 @@ impl Client {
         }
         Ok((ctype, variant.unwrap_or_default(), body))
     }
+}
+
+/// The server's base URL. An explicit `--endpoint-url` is used as given; otherwise the
+/// candidates are tried in order and the first that accepts a connection wins: the data
+/// directory's `server.json` (skipped when the pid it names is not running: a stale file),
+/// `RECPIPE_URL`, `127.0.0.1:$RECPIPE_PORT`, `127.0.0.1:4747`. When none answers the error lists
+/// each one tried and why it was passed over.
+pub fn locate_server(explicit: Option<&str>, data_dir: &Path) -> anyhow::Result<String> {
+    if let Some(url) = explicit {
+        return Ok(url.trim_end_matches('/').to_string());
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let mut tried = Vec::new();
+    let file = crate::up::ListenFile::path(data_dir);
+    match crate::up::ListenFile::read(data_dir) {
+        Ok(Some(f)) if !f.alive() => tried.push(format!("{}: stale, pid {} is not running", file.display(), f.pid)),
+        Ok(Some(f)) => {
+            if crate::up::answers(f.port) {
+                return Ok(f.url);
+            }
+            tried.push(format!("{} names {} (pid {}): nothing answers there", file.display(), f.url, f.pid));
+        }
+        Ok(None) => tried.push(format!("{}: no such file (no `recpipe up --data-dir {}` has run)", file.display(), data_dir.display())),
+        Err(e) => tried.push(format!("{e:#}")),
+    }
+    let mut urls = Vec::new();
+    match env("RECPIPE_URL") {
+        Some(u) => urls.push(("RECPIPE_URL", u.trim_end_matches('/').to_string())),
+        None => tried.push("RECPIPE_URL: not set".into()),
+    }
+    match env("RECPIPE_PORT") {
+        Some(p) => match p.trim().parse::<u16>() {
+            Ok(port) => urls.push(("RECPIPE_PORT", format!("http://127.0.0.1:{port}"))),
+            Err(_) => tried.push(format!("RECPIPE_PORT: '{p}' is not a port number")),
+        },
+        None => tried.push("RECPIPE_PORT: not set".into()),
+    }
+    urls.push(("the default", format!("http://127.0.0.1:{}", crate::up::DEFAULT_PORT)));
+    for (from, url) in urls {
+        match reachable(&url) {
+            Ok(()) => return Ok(url),
+            Err(why) => tried.push(format!("{from} {url}: {why}")),
+        }
+    }
+    bail!("cannot reach the server (is `recpipe up` running?); tried:\n  {}", tried.join("\n  "))
+}
+
+/// Whether a connection to the host and port of `url` (`http://host[:port]`) is accepted.
+fn reachable(url: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let authority = url.strip_prefix("http://").ok_or("not an http:// URL")?.split('/').next().unwrap_or_default();
+    let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) { authority.to_string() } else { format!("{authority}:80") };
+    let addrs: Vec<_> = with_port.to_socket_addrs().map_err(|e| format!("cannot resolve: {e}"))?.collect();
+    let mut last = String::from("no address");
+    for a in addrs {
+        match std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_millis(500)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
 }
 
 /// A current-thread runtime for one CLI command.

@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 
 #[derive(Args, Clone, Debug)]
 pub struct SqlServerArgs {
-    /// The running server (`recpipe up`).
-    #[arg(long, env = "RECPIPE_URL", default_value = "http://127.0.0.1:4747")]
-    pub endpoint_url: String,
+    /// The running server (`recpipe up`). Without it: the one the data directory's server.json
+    /// names, else RECPIPE_URL, else 127.0.0.1:RECPIPE_PORT, else 127.0.0.1:4747.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
     /// The data directory (where `recpipe login` keeps its token).
     #[arg(long, env = "RECPIPE_HOME", default_value = ".recpipe")]
     pub data_dir: PathBuf,
@@ -24,6 +25,13 @@ pub struct SqlServerArgs {
     pub password: Option<String>,
 }
 
+impl SqlServerArgs {
+    /// The server's base URL, found as [`crate::client::locate_server`] says.
+    pub fn base_url(&self) -> anyhow::Result<String> {
+        crate::client::locate_server(self.endpoint_url.as_deref(), &self.data_dir)
+    }
+}
+
 pub fn token_file(data_dir: &Path) -> PathBuf {
     data_dir.join("sql-token")
 }
@@ -33,7 +41,7 @@ pub use container::sqlapi::{login, Outcome, SqlClient};
 /// A session from the command line's server arguments: the given token, else a login with the
 /// given password, else the token `recpipe login` saved.
 pub fn connect(a: &SqlServerArgs) -> anyhow::Result<SqlClient> {
-    let base = a.endpoint_url.trim_end_matches('/').to_string();
+    let base = a.base_url()?;
     let token = match (&a.token, std::fs::read_to_string(token_file(&a.data_dir)).ok(), &a.password) {
         (Some(t), _, _) => t.clone(),
         (None, _, Some(p)) => login(&base, &a.user, p).map_err(|e| anyhow!("login failed: {e}"))?.0,

@@ -19,7 +19,7 @@ pub fn run_login(a: LoginArgs) -> anyhow::Result<()> {
         Some(p) => p,
         None => rustyline::DefaultEditor::new()?.readline(&format!("password for {}: ", a.server.user))?,
     };
-    let (token, validity) = login(&a.server.endpoint_url, &a.server.user, &password)?;
+    let (token, validity) = login(&a.server.base_url()?, &a.server.user, &password)?;
     std::fs::create_dir_all(&a.server.data_dir)?;
     let path = token_file(&a.server.data_dir);
     let mut opts = std::fs::OpenOptions::new();

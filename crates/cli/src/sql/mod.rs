@@ -2,6 +2,10 @@
 //! history, multi-line until `;`), or `-f FILE` / `-q "SQL"`, with `--var NAME=VALUE` for
 //! `${NAME}`; results as tables, JSON or CSV. In a script, a failed statement prints the
 //! statement and the message and ends the run with a non-zero exit.
+//!
+//! Several statements give several results: tables each end with their row-count footer, CSV
+//! blocks (header line, then rows) each end with an empty line, and JSON is one document (an
+//! array of row objects) per statement, one per line.
 
 pub mod client;
 pub mod login;
@@ -35,6 +39,8 @@ pub struct SqlArgs {
     /// `NAME=VALUE` for `${NAME}` placeholders (repeatable).
     #[arg(long = "var", short = 'D', value_parser = parse_var)]
     vars: Vec<(String, String)>,
+    /// table: boxes with a row-count footer; csv: one block per statement, each followed by an
+    /// empty line; json: one JSON array of row objects per statement, one per line.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Run only the statements after the file's `-- step: NAME` comment, up to the next step.
@@ -135,8 +141,10 @@ fn display(value: &Option<String>, ty: &str) -> String {
     }
 }
 
+/// One CSV field (RFC 4180 quoting). An empty string is written `""`, so a row holding one empty
+/// value is never an empty line: empty lines separate statements.
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+    if s.is_empty() || s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
@@ -152,7 +160,7 @@ pub fn render(o: &Outcome, format: Format) -> String {
                 .iter()
                 .map(|r| serde_json::Value::Object(o.columns.iter().zip(r).map(|((n, t), v)| (n.clone(), v.as_ref().map(|_| display(v, t)).into())).collect()))
                 .collect();
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
+            serde_json::Value::Array(rows).to_string()
         }
         Format::Csv => {
             let mut s = o.columns.iter().map(|(n, _)| csv_field(n)).collect::<Vec<_>>().join(",");
@@ -189,12 +197,23 @@ pub fn render(o: &Outcome, format: Format) -> String {
     }
 }
 
+/// The line under a table: how many rows the statement produced (and how many are shown when
+/// not all are) and how long it took, as SnowSQL words it.
+pub fn footer(rows: usize, shown: usize, elapsed: std::time::Duration) -> String {
+    let shown = if shown < rows { format!(" ({shown} shown)") } else { String::new() };
+    format!("{rows} Row(s) produced{shown}. Time Elapsed: {:.3}s", elapsed.as_secs_f64())
+}
+
+/// Runs one statement and prints its result: a table with its footer; a CSV block followed by an
+/// empty line (so consecutive results stay apart); a JSON array of row objects on one line.
 fn run_statement(client: &mut SqlClient, st: &str, format: Format) -> anyhow::Result<()> {
     let t = Instant::now();
     let o = client.execute(st)?;
     println!("{}", render(&o, format));
-    if format == Format::Table {
-        println!("{} Row(s) produced. Time Elapsed: {:.3}s", o.rows.len(), t.elapsed().as_secs_f64());
+    match format {
+        Format::Table => println!("{}", footer(o.rows.len(), o.rows.len(), t.elapsed())),
+        Format::Csv => println!(),
+        Format::Json => {}
     }
     Ok(())
 }
@@ -338,5 +357,27 @@ mod tests {
         assert!(t.contains("| N  | S    |"), "{t}");
         assert!(t.contains("| 10 | NULL |"), "{t}");
         assert_eq!(render(&o, Format::Csv), "N,S\n10,NULL");
+    }
+
+    #[test]
+    fn csv_rows_are_never_empty_lines() {
+        let o = Outcome { columns: vec![("S".into(), "text".into())], rows: vec![vec![Some(String::new())], vec![Some("a\r\nb".into())]] };
+        assert_eq!(render(&o, Format::Csv), "S\n\"\"\n\"a\r\nb\"");
+    }
+
+    #[test]
+    fn json_is_one_document_on_one_line() {
+        let o = Outcome { columns: vec![("N".into(), "fixed".into()), ("S".into(), "text".into())], rows: vec![vec![Some("1".into()), None], vec![Some("2".into()), Some("x\ny".into())]] };
+        let doc = render(&o, Format::Json);
+        assert!(!doc.contains('\n'), "{doc}");
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert_eq!(v, serde_json::json!([{"N": "1", "S": null}, {"N": "2", "S": "x\ny"}]));
+    }
+
+    #[test]
+    fn footers_say_rows_and_what_is_shown() {
+        let d = std::time::Duration::from_millis(1234);
+        assert_eq!(footer(3, 3, d), "3 Row(s) produced. Time Elapsed: 1.234s");
+        assert_eq!(footer(20, 8, d), "20 Row(s) produced (8 shown). Time Elapsed: 1.234s");
     }
 }

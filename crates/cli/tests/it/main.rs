@@ -13,5 +13,7 @@ mod mlplane_endpoints;
 mod mlplane_jobs;
 mod mlplane_recovery;
 mod plane;
+mod quickstart_restart;
+mod server_discovery;
 mod support;
 mod warehouse_sql;

@@ -83,3 +83,60 @@ fn load_movielens_through_the_server() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("N\n40"), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// Reads `recpipe sql --format csv` output with Python's csv module: an empty row ends a
+/// statement's block. Prints the blocks as JSON.
+const SPLIT_CSV: &str = r#"
+import csv, json, sys
+blocks = [[]]
+for row in csv.reader(sys.stdin):
+    if row == []:
+        blocks.append([])
+    else:
+        blocks[-1].append(row)
+if blocks[-1] == []:
+    blocks.pop()
+print(json.dumps(blocks))
+"#;
+
+#[test]
+fn several_statements_give_one_csv_block_and_one_json_document_each() {
+    let srv = sql_server();
+    let work = tempfile::tempdir().unwrap();
+    let script = work.path().join("many.sql");
+    std::fs::write(
+        &script,
+        "create or replace database multi;\nuse schema multi.public;\ncreate or replace table t (a int, s varchar);\ninsert into t values (1, 'x, y'), (2, ''), (3, 'two\n\nlines');\nselect * from t order by a;\nselect count(*) as n from t;\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = recpipe().args(["sql", "--endpoint-url", &srv.url, "--token", &srv.token, "--format", format, "-f"]).arg(&script).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let csv_out = run("csv");
+    let python = std::process::Command::new("python3")
+        .args(["-c", SPLIT_CSV])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut python) = python else {
+        println!("SKIPPED several_statements_give_one_csv_block_and_one_json_document_each because python3 is not installed");
+        return;
+    };
+    use std::io::Write;
+    python.stdin.take().unwrap().write_all(csv_out.as_bytes()).unwrap();
+    let parsed = python.wait_with_output().unwrap();
+    assert!(parsed.status.success());
+    let blocks: Vec<Vec<Vec<String>>> = serde_json::from_slice(&parsed.stdout).unwrap();
+    assert_eq!(blocks.len(), 6, "one block per statement:\n{csv_out}");
+    assert!(blocks[..4].iter().all(|b| b.len() == 2 && b[0].len() == 1), "a header and one row per status: {blocks:?}");
+    assert_eq!(blocks[4], [vec!["A", "S"], vec!["1", "x, y"], vec!["2", ""], vec!["3", "two\n\nlines"]]);
+    assert_eq!(blocks[5], [vec!["N"], vec!["3"]]);
+
+    let json_out = run("json");
+    let docs: Vec<serde_json::Value> = json_out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
+    assert_eq!(docs.len(), 6, "one JSON document per statement:\n{json_out}");
+    assert_eq!(docs[4], serde_json::json!([{"A": "1", "S": "x, y"}, {"A": "2", "S": ""}, {"A": "3", "S": "two\n\nlines"}]));
+    assert_eq!(docs[5], serde_json::json!([{"N": "3"}]));
+}

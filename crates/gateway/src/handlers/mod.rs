@@ -4,6 +4,7 @@
 
 mod describe;
 mod invoke;
+pub mod tables;
 mod train_deploy;
 
 use std::sync::Arc;
@@ -16,12 +17,16 @@ use crate::config::DeployConfig;
 use crate::error::GatewayError;
 use crate::Function;
 
-/// What a handler knows: the control plane and the stage's deploy configuration.
+/// What a handler knows: the control plane, the stage's deploy configuration, the calling
+/// session's context and where table names are resolved.
 #[derive(Clone)]
 pub struct Ctx {
     pub sagemaker: Arc<dyn SageMaker>,
     /// Shared with the live stage (a request clones the pointer, not the configuration).
     pub config: Arc<DeployConfig>,
+    pub caller: tables::CallerContext,
+    /// None: table names go to jobs as given.
+    pub tables: Option<Arc<dyn tables::TableResolver>>,
 }
 
 /// Runs `f` over every row of the batch; the result has one value per row, in row order.

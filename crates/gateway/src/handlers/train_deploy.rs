@@ -6,17 +6,27 @@ use mlapi::names::validate_name;
 use mlapi::*;
 use serde_json::Value;
 
+use super::tables::{resolve, TableUse};
 use super::{is_not_found, timestamp, Ctx};
 use crate::batch::Row;
 use crate::error::GatewayError;
 use crate::random::short_id;
 
-/// Every row starts its own training job and answers with the job's ARN.
+/// Every row starts its own training job and answers with the job's ARN. The tables of every
+/// row are resolved in the caller's context first (qualified names go to the jobs); one refused
+/// table fails the whole call and starts no job.
 pub async fn train(ctx: &Ctx, rows: &[Row]) -> Result<Vec<Value>, GatewayError> {
     let c = &ctx.config;
-    let mut out = Vec::with_capacity(rows.len());
+    let mut tables = Vec::with_capacity(rows.len());
     for row in rows {
-        let (input, output) = (row.args[0].as_str(), row.args[1].as_str());
+        let t = ctx.tables.as_ref();
+        let input = resolve(t, &ctx.caller, row, "input_table_name", row.args[0].as_str(), TableUse::Read).await?;
+        let output = resolve(t, &ctx.caller, row, "output_table_name", row.args[1].as_str(), TableUse::Replace).await?;
+        tables.push((input, output));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (input, output) in &tables {
+        let (input, output) = (input.as_str(), output.as_str());
         let name = format!("training-job-{}-{}", timestamp(), short_id(8));
         let hyper = BTreeMap::from([
             ("input_table_name".to_string(), input.to_string()),

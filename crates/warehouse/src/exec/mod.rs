@@ -2,6 +2,7 @@
 //! rewritten and run by DuckDB.
 
 mod access;
+pub(crate) mod caller_tables;
 mod catalog_views;
 mod external;
 mod names;
