@@ -26,7 +26,7 @@ pub struct App {
 
 impl App {
     pub fn new(sagemaker: Arc<dyn SageMaker>, config: DeployConfig, function: Option<Function>) -> App {
-        App { ctx: Ctx { sagemaker, config: Arc::new(config) }, function }
+        App { ctx: Ctx { sagemaker, config: Arc::new(config), caller: Default::default(), tables: None }, function }
     }
 }
 
@@ -101,7 +101,10 @@ async fn run(app: &App, event: &ProxyEvent) -> Result<Value, GatewayError> {
     check_md5(&headers, &wire)?;
     let body = decode(&headers, wire, MAX_DECODED)?;
     let rows = batch::parse(&body, function)?;
-    let values = handlers::run(function, &app.ctx, &rows).await?;
+    // The caller's session (sf-context headers) travels with each call; table names go to the
+    // job as given, since no warehouse sits beside the function to resolve them.
+    let ctx = Ctx { sagemaker: app.ctx.sagemaker.clone(), config: app.ctx.config.clone(), caller: gateway::handlers::tables::CallerContext::from_headers(&headers), tables: None };
+    let values = handlers::run(function, &ctx, &rows).await?;
     Ok(batch::render(&rows, values))
 }
 

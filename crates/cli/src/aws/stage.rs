@@ -56,7 +56,7 @@ pub struct StageArgs {
 
 impl StageArgs {
     fn aws(&self) -> Option<crate::aws::cloud::AwsTarget> {
-        (self.target == crate::aws::cloud::Target::Aws).then(|| crate::aws::cloud::AwsTarget::new(&self.stage, &self.server.endpoint_url, self.template_only, self.bootstrap.clone()))
+        (self.target == crate::aws::cloud::Target::Aws).then(|| crate::aws::cloud::AwsTarget::new(&self.stage, self.server.endpoint_url.as_deref(), self.template_only, self.bootstrap.clone()))
     }
 }
 

@@ -26,9 +26,9 @@ pub struct SqlServerArgs {
 }
 
 impl SqlServerArgs {
-    /// The server's base URL, found as [`crate::client::locate_server`] says.
+    /// The server's base URL, found as [`crate::aws::client::locate_server`] says.
     pub fn base_url(&self) -> anyhow::Result<String> {
-        crate::client::locate_server(self.endpoint_url.as_deref(), &self.data_dir)
+        crate::aws::client::locate_server(self.endpoint_url.as_deref(), &self.data_dir)
     }
 }
 

@@ -50,7 +50,7 @@ impl Cfn {
         let headers = vec![("Content-Type".to_string(), "application/x-www-form-urlencoded; charset=utf-8".to_string())];
         let a = self.svc.send(action, "POST", "/", "", headers, Bytes::from(body)).await?;
         let text = String::from_utf8_lossy(&a.body);
-        let Some((_, doc)) = crate::xml::parse(&text) else {
+        let Some((_, doc)) = crate::aws::xml::parse(&text) else {
             return Err(AwsError::BadAnswer { operation: action.to_string(), detail: format!("HTTP {} with no XML: {}", a.status, text.chars().take(300).collect::<String>()) });
         };
         if !(200..300).contains(&a.status) {

@@ -42,11 +42,11 @@ pub struct AwsTarget {
 impl AwsTarget {
     /// `endpoint_url` is the shared `--endpoint-url` option: it redirects AWS calls only when
     /// given on this command line (its default and `RECPIPE_URL` name the local server).
-    pub fn new(stage: &str, endpoint_url: &str, template_only: bool, bootstrap: Option<PathBuf>) -> AwsTarget {
+    pub fn new(stage: &str, endpoint_url: Option<&str>, template_only: bool, bootstrap: Option<PathBuf>) -> AwsTarget {
         let explicit = std::env::args().any(|a| a == "--endpoint-url" || a.starts_with("--endpoint-url="));
         AwsTarget {
             stage: stage.to_string(),
-            endpoint_url: explicit.then(|| endpoint_url.to_string()),
+            endpoint_url: endpoint_url.filter(|_| explicit).map(str::to_string),
             template_only,
             bootstrap,
             poll: Duration::from_secs(5),
@@ -115,7 +115,7 @@ pub fn deploy(config_path: &Path, t: &AwsTarget) -> anyhow::Result<()> {
     let aws = AwsConfig::from_env(Some(c.region.as_str()), t.endpoint_url.as_deref())?;
     let start = Instant::now();
     println!("Deploying {} to stage {stage} ({})", c.service_name(), c.region);
-    crate::client::runtime()?.block_on(async {
+    crate::aws::client::runtime()?.block_on(async {
         let mut cf = Cfn::new(&aws)?;
         cf.poll = t.poll;
         let s3 = S3::new(&aws)?;
@@ -161,7 +161,7 @@ pub fn remove(config_path: &Path, t: &AwsTarget) -> anyhow::Result<()> {
     let c = DeployConfig::parse(&text)?;
     let stack = stack_name(&c, &t.stage);
     let aws = AwsConfig::from_env(Some(c.region.as_str()), t.endpoint_url.as_deref())?;
-    crate::client::runtime()?.block_on(async {
+    crate::aws::client::runtime()?.block_on(async {
         let mut cf = Cfn::new(&aws)?;
         cf.poll = t.poll;
         let Some(s) = cf.describe(&stack).await? else {
