@@ -73,9 +73,10 @@ async fn the_four_functions_answer_snowflakes_format_from_moto() {
     let (status, doc) = call(&app, "describe", json!({"data": [[0, arn]]})).await;
     assert_eq!(status, 200, "{doc}");
     let d = &doc["data"][0][1];
-    assert_eq!((d["type"].as_str(), d["status"].as_str()), (Some("TrainingJob"), Some("Completed")));
-    assert_eq!(d["hyper_parameters"]["output_table_name"], "top10");
-    assert!(d["model_artifacts"].as_str().unwrap().starts_with("s3://sagemaker-recpipe-abc123/"), "{d}");
+    // Answered in SageMaker's names, as boto3's describe_training_job reads them.
+    assert_eq!(d["TrainingJobStatus"].as_str(), Some("Completed"), "{d}");
+    assert_eq!(d["HyperParameters"]["output_table_name"], "top10");
+    assert!(d["ModelArtifacts"]["S3ModelArtifacts"].as_str().unwrap().starts_with("s3://sagemaker-recpipe-abc123/"), "{d}");
 
     let (status, doc) = call(&app, "deploy", json!({"data": [[0, "recmodel", "s3://sagemaker-recpipe-abc123/job/output/model.tar.gz"]]})).await;
     assert_eq!(status, 200, "{doc}");
