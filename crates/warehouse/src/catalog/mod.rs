@@ -6,13 +6,14 @@
 //! single-writer lock, so a long analytical query never blocks a login or a `describe`, and the
 //! data directory already uses SQLite for IAM state.
 
+mod created;
 mod functions;
 mod integrations;
 pub mod security;
 pub mod tasks;
 
 pub use functions::FunctionRecord;
-pub use integrations::IntegrationRecord;
+pub use integrations::{call_timeout, IntegrationRecord};
 pub use tasks::{TaskRecord, TaskRun};
 
 use std::path::Path;
@@ -52,6 +53,8 @@ CREATE TABLE IF NOT EXISTS task_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, task
     run_id INTEGER NOT NULL, scheduled_from TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS task_runs_by_task ON task_runs (task_id, state);
 CREATE INDEX IF NOT EXISTS task_runs_by_time ON task_runs (scheduled);
+-- When tables and views were created (DuckDB keeps no such time), by `DB.SCHEMA.NAME`.
+CREATE TABLE IF NOT EXISTS created (object TEXT PRIMARY KEY, created INTEGER NOT NULL);
 ";
 
 pub struct Catalog {
