@@ -13,6 +13,10 @@ pub struct UpArgs {
     /// The data directory: state.db, credentials, buckets/, jobs/, endpoints/, warehouse/.
     #[arg(long, env = "RECPIPE_HOME", default_value = ".recpipe")]
     data_dir: PathBuf,
+    /// A folder `recpipe load movielens` may read on this machine besides <data-dir>/imports
+    /// (the server reads nothing else for it).
+    #[arg(long, env = "RECPIPE_LOAD_DIR")]
+    load_dir: Option<PathBuf>,
 }
 
 pub fn run(a: UpArgs) -> anyhow::Result<()> {
@@ -21,14 +25,17 @@ pub fn run(a: UpArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", a.port)).await.with_context(|| format!("binding 127.0.0.1:{}", a.port))?;
         let port = listener.local_addr()?.port();
         let base_url = format!("http://127.0.0.1:{port}");
-        let server = crate::server::open(&a.data_dir, &base_url).await?;
+        let mut server = crate::server::open(&a.data_dir, &base_url).await?;
+        server.load_dirs.extend(a.load_dir.clone());
         let app = crate::server::router(&server);
         let stop = shutdown_signal();
-        println!("recpipe listening on {base_url}");
-        println!("data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
-        println!("admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
+        // Written, not printed: a closed stdout (`recpipe up | head -1`) must not stop the server.
         use std::io::Write;
-        std::io::stdout().flush()?;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "recpipe listening on {base_url}");
+        let _ = writeln!(out, "data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
+        let _ = writeln!(out, "admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
+        let _ = out.flush();
         axum::serve(listener, app).with_graceful_shutdown(stop).await?;
         server.mlplane.shutdown().await;
         eprintln!("recpipe stopped");
