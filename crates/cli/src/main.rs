@@ -4,6 +4,7 @@
 mod aws;
 mod bench;
 mod datagen;
+mod pipe;
 mod progress;
 mod quickstart;
 mod sql;
@@ -103,6 +104,18 @@ enum ContainerCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The server keeps serving whatever happens to its stdout; client commands end quietly.
+    if !matches!(cli.command, Command::Up(_)) {
+        pipe::exit_quietly_on_broken_pipe();
+    }
+    let result = run(cli);
+    match result {
+        Err(e) if pipe::is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Datagen(args) => datagen::run(args),
         Command::Quickstart(args) => quickstart::run(args),

@@ -17,6 +17,10 @@ pub struct UpArgs {
     /// The data directory: state.db, credentials, buckets/, jobs/, endpoints/, warehouse/.
     #[arg(long, env = "RECPIPE_HOME", default_value = ".recpipe")]
     data_dir: PathBuf,
+    /// A folder `recpipe load movielens` may read on this machine besides <data-dir>/imports
+    /// (the server reads nothing else for it).
+    #[arg(long, env = "RECPIPE_LOAD_DIR")]
+    load_dir: Option<PathBuf>,
 }
 
 /// The port `recpipe up` listens on when neither `--port` nor the data directory names one.
@@ -113,6 +117,6 @@ pub fn run(a: UpArgs) -> anyhow::Result<()> {
         if let Some(r) = recorded.as_ref().filter(|r| r.port != port) {
             eprintln!("note: this data directory's server listened on port {} before; URLs naming that port (integrations, external functions) no longer reach it", r.port);
         }
-        server::up::serve(listener, &a.data_dir, |data_dir, port| ListenFile::write(data_dir, port).map(drop)).await
+        server::up::serve(listener, &a.data_dir, a.load_dir.into_iter().collect(), |data_dir, port| ListenFile::write(data_dir, port).map(drop)).await
     })
 }

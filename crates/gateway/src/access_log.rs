@@ -2,6 +2,7 @@
 //! batch id. The line never holds a header value other than the batch id, so neither signatures
 //! nor tokens can reach it.
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 /// Where access-log lines go.
@@ -9,9 +10,11 @@ use std::sync::{Arc, Mutex};
 pub struct AccessLog(Arc<dyn Fn(&str) + Send + Sync>);
 
 impl AccessLog {
-    /// Lines to standard error (`recpipe up`).
+    /// Lines to standard error (`recpipe up`); a closed stderr loses the line, not the request.
     pub fn stderr() -> Self {
-        AccessLog(Arc::new(|line| eprintln!("{line}")))
+        AccessLog(Arc::new(|line| {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }))
     }
 
     /// Lines into a shared vector (tests).

@@ -11,6 +11,7 @@
 //! `X-Amz-Target: SageMaker.*` goes to the SageMaker API's router, a form body with `Action=` to
 //! IAM/STS's Query API router; each verifies its own caller.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct Server {
     pub mlplane: Arc<mlplane::Mlplane>,
     /// The warehouse (DuckDB files under `<data_dir>/warehouse/`) and its SQL API.
     pub warehouse: warehouse::Warehouse,
+    /// Folders besides `<data_dir>/imports` the SQL API's loader may read (`up --load-dir`).
+    pub load_dirs: Vec<PathBuf>,
 }
 
 /// Opens `<data_dir>` (creating it), `state.db`, IAM (creating the admin user and writing
@@ -62,7 +65,8 @@ pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -
     let binary = std::env::current_exe().context("locating the recpipe binary")?;
     let opened = warehouse::Warehouse::open(data_dir, iam.clone())?;
     if let Some(password) = &opened.admin_password {
-        println!("warehouse user ADMIN created; its password (shown once, stored only hashed): {password}");
+        // Written, not printed: a closed stdout must not stop the server.
+        let _ = writeln!(std::io::stdout(), "warehouse user ADMIN created; its password (shown once, stored only hashed): {password}");
     }
     // Resumed tasks run on their schedules from now on (missed runs are not replayed).
     drop(opened.warehouse.start_scheduler());
@@ -82,7 +86,7 @@ pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -
     let gateway = Gateway::new(iam.clone(), Store::open(&db)?, sagemaker, settings, access_log)?;
     let sagemaker_api = mlplane::api::api_router(plane.clone());
     let sagemaker_runtime = mlplane::runtime::runtime_router(plane.clone());
-    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse })
+    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse, load_dirs: Vec::new() })
 }
 
 /// The tables a training call names, resolved by the warehouse in the caller's context.
@@ -104,7 +108,7 @@ pub fn app(s: &Server) -> Router {
         .merge(s.gateway.router())
         .merge(gateway::admin::router(s.gateway.clone()))
         .merge(s.sagemaker_runtime.clone())
-        .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), Default::default())))
+        .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), warehouse::api::ApiConfig { load_dirs: s.load_dirs.clone(), ..Default::default() })))
         .merge(root::router(gateway::query_api::router(s.iam.clone()), s.sagemaker_api.clone()))
         .merge(warehouse::connector::router(warehouse::connector::ConnectorState::new(s.warehouse.clone(), Default::default())))
 }

@@ -8,28 +8,33 @@ use anyhow::Context;
 /// [`serve`]s on it.
 pub async fn run(port: u16, data_dir: &Path) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("binding 127.0.0.1:{port}"))?;
-    serve(listener, data_dir, |_, _| Ok(())).await
+    serve(listener, data_dir, Vec::new(), |_, _| Ok(())).await
 }
 
 /// Opens `data_dir` and serves [`crate::app`] on `listener` until a signal, then stops the control
-/// plane's processes. `on_listening(data_dir, port)` runs once the server is open, before it
+/// plane's processes. `load_dirs` are the folders server-side loads may read besides
+/// `<data_dir>/imports/`. `on_listening(data_dir, port)` runs once the server is open, before it
 /// announces itself (the CLI records where it listens there).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     data_dir: &Path,
+    load_dirs: Vec<std::path::PathBuf>,
     on_listening: impl FnOnce(&Path, u16) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
     let base_url = format!("http://127.0.0.1:{port}");
-    let server = crate::open(data_dir, &base_url).await?;
+    let mut server = crate::open(data_dir, &base_url).await?;
+    server.load_dirs.extend(load_dirs);
     let app = crate::app(&server);
     let stop = shutdown_signal();
     on_listening(&server.data_dir, port)?;
-    println!("recpipe listening on {base_url}");
-    println!("data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
-    println!("admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
+    // Written, not printed: a closed stdout (`recpipe up | head -1`) must not stop the server.
     use std::io::Write;
-    std::io::stdout().flush()?;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "recpipe listening on {base_url}");
+    let _ = writeln!(out, "data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
+    let _ = writeln!(out, "admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
+    let _ = out.flush();
     axum::serve(listener, app).with_graceful_shutdown(stop).await?;
     server.mlplane.shutdown().await;
     eprintln!("recpipe stopped");

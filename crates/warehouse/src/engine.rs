@@ -77,6 +77,9 @@ impl Warehouse {
         for (name, file, _, _) in catalog.databases()? {
             attach(&root, &Ident::quoted(&name), &dir.join(file))?;
         }
+        crate::load::sweep_staging(&root)?;
+        let imports = data_dir.join("imports");
+        std::fs::create_dir_all(&imports).map_err(|e| WarehouseError::Internal(format!("creating {}: {e}", imports.display())))?;
         let user = integration_user(&catalog, &iam)?;
         let account_locator = match catalog.meta("account_locator")? {
             Some(l) => l,
@@ -103,6 +106,11 @@ impl Warehouse {
             })),
             admin_password,
         })
+    }
+
+    /// `<data dir>/imports`: the folder server-side loads may always read.
+    pub fn imports_dir(&self) -> PathBuf {
+        self.0.dir.parent().unwrap_or(&self.0.dir).join("imports")
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -46,6 +46,12 @@ pub enum WarehouseError {
     Timeout(u64),
     #[error("SQL execution canceled")]
     Canceled,
+    /// A request body above the API's cap, refused before it is parsed.
+    #[error("request body is larger than the limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    /// A request body that is not the JSON the route takes.
+    #[error("request body is not valid: {0}")]
+    BadBody(String),
     /// A storage or I/O failure; the detail is for the log, see [`WarehouseError::wire_message`].
     #[error("warehouse internal error: {0}")]
     Internal(String),
@@ -78,6 +84,8 @@ impl WarehouseError {
             WarehouseError::NoSuchStatement(_) => (404, "333333", "02000"),
             WarehouseError::Timeout(_) => (408, "000630", "57014"),
             WarehouseError::Canceled => (422, "000604", "57014"),
+            WarehouseError::BodyTooLarge { .. } => (413, "390413", "54000"),
+            WarehouseError::BadBody(_) => (400, "390400", "22000"),
             WarehouseError::Internal(_) => (500, "000603", "XX000"),
         };
         WireCode {

@@ -1,6 +1,11 @@
 //! `recpipe load movielens DIR`: MovieLens `movies.csv`/`ratings.csv` (or ml-1m's `movies.dat`/
 //! `ratings.dat` with `::` separators) into `MOVIELENS.PUBLIC.MOVIES` and `RATINGS`, through
-//! DuckDB's appender into fresh tables that replace the old ones in one transaction.
+//! DuckDB's appender, all in one transaction: the new tables replace the old ones when it commits,
+//! and a load that fails or is killed part-way leaves nothing behind (uncommitted rows are not in
+//! the write-ahead log, so a restart finds the old tables as they were).
+//!
+//! Server-side loads (the SQL API's loader endpoint) read only inside the directories the operator
+//! allows ([`confine`]), and parse errors name the file, line and field, never the file's content.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -10,7 +15,7 @@ use duckdb::types::{TimeUnit, Value};
 
 use crate::engine::{Warehouse, ADMIN_USER};
 use crate::sql::quote;
-use crate::{random, WarehouseError};
+use crate::WarehouseError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadSummary {
@@ -76,12 +81,13 @@ struct Source {
 }
 
 fn find(dir: &Path, stem: &str) -> Result<Source, WarehouseError> {
+    let readable = |p: &Path| p.exists() && !p.is_dir();
     let csv = dir.join(format!("{stem}.csv"));
-    if csv.is_file() {
+    if readable(&csv) {
         return Ok(Source { path: csv, format: Format::Csv });
     }
     let dat = dir.join(format!("{stem}.dat"));
-    if dat.is_file() {
+    if readable(&dat) {
         return Ok(Source { path: dat, format: Format::DoubleColon });
     }
     Err(WarehouseError::Invalid(format!("{}: no such file (nor {})", csv.display(), dat.display())))
@@ -129,7 +135,56 @@ fn for_each_record(src: &Source, progress: Progress, mut f: impl FnMut(u64, Vec<
 }
 
 fn int(file: &Path, line: u64, col: &str, v: &str) -> Result<i64, WarehouseError> {
-    v.trim().parse().map_err(|_| bad(file, line, format!("{col} '{v}' is not an integer")))
+    v.trim().parse().map_err(|_| bad(file, line, format!("{col} is not an integer")))
+}
+
+/// The staging tables earlier versions loaded into (`__LOAD_MOVIES_<id>`, `__LOAD_RATINGS_<id>`),
+/// which a crash could leave behind; dropped when the warehouse opens.
+pub(crate) fn sweep_staging(conn: &duckdb::Connection) -> Result<(), WarehouseError> {
+    let mut st = conn.prepare(
+        "SELECT database_name, schema_name, table_name FROM duckdb_tables() \
+         WHERE starts_with(table_name, '__LOAD_MOVIES_') OR starts_with(table_name, '__LOAD_RATINGS_')",
+    )?;
+    let stale: Vec<(String, String, String)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    for (d, s, t) in stale {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {}.{}.{}", quote(&d), quote(&s), quote(&t)))?;
+    }
+    Ok(())
+}
+
+/// Where a server-side load may read `requested`: a relative path is taken inside `roots[0]`
+/// (the data directory's `imports/`), and the folder and its two files, with links resolved, must
+/// lie inside one of `roots`. The refusal names the allowed directories and does not say whether
+/// the path exists.
+pub fn confine(requested: &Path, roots: &[PathBuf]) -> Result<PathBuf, WarehouseError> {
+    let allowed: Vec<PathBuf> = roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
+    let inside = |p: &Path| p.canonicalize().ok().filter(|real| allowed.iter().any(|a| real.starts_with(a)));
+    let refused = || {
+        let names: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        WarehouseError::Invalid(format!(
+            "'{}' is not a folder inside the directories server-side loads may read ({}; `recpipe up --load-dir DIR` adds one)",
+            requested.display(),
+            names.join(", ")
+        ))
+    };
+    let joined = match (requested.is_relative(), roots.first()) {
+        (true, Some(first)) => first.join(requested),
+        _ => requested.to_path_buf(),
+    };
+    let dir = inside(&joined).filter(|d| d.is_dir()).ok_or_else(refused)?;
+    // A link inside an allowed folder may not lead out of it.
+    for stem in ["movies", "ratings"] {
+        if let Ok(src) = find(&dir, stem) {
+            inside(&src.path).ok_or_else(refused)?;
+        }
+    }
+    Ok(dir)
+}
+
+/// [`load_movielens`] from a folder the server was asked to read, [`confine`]d to `roots`.
+pub fn load_movielens_confined(wh: &Warehouse, requested: &Path, roots: &[PathBuf], progress: Progress) -> Result<LoadSummary, WarehouseError> {
+    let dir = confine(requested, roots)?;
+    load_movielens(wh, &dir, progress)
 }
 
 pub fn load_movielens(wh: &Warehouse, dir: &Path, progress: Progress) -> Result<LoadSummary, WarehouseError> {
@@ -138,27 +193,16 @@ pub fn load_movielens(wh: &Warehouse, dir: &Path, progress: Progress) -> Result<
     let mut s = wh.session(ADMIN_USER, Some("SYSADMIN"))?;
     s.execute("create database if not exists movielens; use schema movielens.public")?;
     s.apply_use_for_load()?;
-    let suffix = random::hex_id(4).to_uppercase();
-    let tmp_movies = format!("__LOAD_MOVIES_{suffix}");
-    let tmp_ratings = format!("__LOAD_RATINGS_{suffix}");
     let conn = s.connection();
-    conn.execute_batch(&format!(
-        "CREATE TABLE \"MOVIELENS\".\"PUBLIC\".{} (MOVIEID BIGINT, TITLE VARCHAR, GENRES VARCHAR);
-         CREATE TABLE \"MOVIELENS\".\"PUBLIC\".{} (USERID BIGINT, MOVIEID BIGINT, RATING DOUBLE, TIMESTAMP TIMESTAMP);",
-        quote(&tmp_movies),
-        quote(&tmp_ratings)
-    ))?;
-    let cleanup = |conn: &duckdb::Connection| {
-        let _ = conn.execute_batch(&format!(
-            "DROP TABLE IF EXISTS \"MOVIELENS\".\"PUBLIC\".{}; DROP TABLE IF EXISTS \"MOVIELENS\".\"PUBLIC\".{};",
-            quote(&tmp_movies),
-            quote(&tmp_ratings)
-        ));
-    };
+    conn.execute_batch(
+        "BEGIN TRANSACTION;
+         CREATE OR REPLACE TABLE \"MOVIELENS\".\"PUBLIC\".\"MOVIES\" (MOVIEID BIGINT, TITLE VARCHAR, GENRES VARCHAR);
+         CREATE OR REPLACE TABLE \"MOVIELENS\".\"PUBLIC\".\"RATINGS\" (USERID BIGINT, MOVIEID BIGINT, RATING DOUBLE, TIMESTAMP TIMESTAMP);",
+    )?;
     let filled = (|| -> Result<(u64, u64), WarehouseError> {
         let mut movies = 0u64;
         {
-            let mut app = conn.appender_to_catalog_and_db(&tmp_movies, "MOVIELENS", "PUBLIC")?;
+            let mut app = conn.appender_to_catalog_and_db("MOVIES", "MOVIELENS", "PUBLIC")?;
             let path = movies_src.path.clone();
             for_each_record(&movies_src, progress, |line, r| {
                 if r.len() != 3 {
@@ -172,13 +216,13 @@ pub fn load_movielens(wh: &Warehouse, dir: &Path, progress: Progress) -> Result<
         }
         let mut ratings = 0u64;
         {
-            let mut app = conn.appender_to_catalog_and_db(&tmp_ratings, "MOVIELENS", "PUBLIC")?;
+            let mut app = conn.appender_to_catalog_and_db("RATINGS", "MOVIELENS", "PUBLIC")?;
             let path = ratings_src.path.clone();
             for_each_record(&ratings_src, progress, |line, r| {
                 if r.len() != 4 {
                     return Err(bad(&path, line, format!("expected 4 fields (userId, movieId, rating, timestamp), found {}", r.len())));
                 }
-                let rating: f64 = r[2].trim().parse().map_err(|_| bad(&path, line, format!("rating '{}' is not a number", r[2])))?;
+                let rating: f64 = r[2].trim().parse().map_err(|_| bad(&path, line, "rating is not a number"))?;
                 let ts = int(&path, line, "timestamp", &r[3])?;
                 app.append_row(params![
                     int(&path, line, "userId", &r[0])?,
@@ -191,29 +235,18 @@ pub fn load_movielens(wh: &Warehouse, dir: &Path, progress: Progress) -> Result<
             })?;
             app.flush()?;
         }
+        conn.execute_batch("COMMIT")?;
         Ok((movies, ratings))
     })();
     let (movies, ratings) = match filled {
         Ok(n) => n,
         Err(e) => {
-            cleanup(conn);
+            let _ = conn.execute_batch("ROLLBACK");
             return Err(e);
         }
     };
-    let swap = conn.execute_batch(&format!(
-        "BEGIN TRANSACTION;
-         DROP TABLE IF EXISTS \"MOVIELENS\".\"PUBLIC\".\"MOVIES\";
-         DROP TABLE IF EXISTS \"MOVIELENS\".\"PUBLIC\".\"RATINGS\";
-         ALTER TABLE \"MOVIELENS\".\"PUBLIC\".{} RENAME TO \"MOVIES\";
-         ALTER TABLE \"MOVIELENS\".\"PUBLIC\".{} RENAME TO \"RATINGS\";
-         COMMIT;",
-        quote(&tmp_movies),
-        quote(&tmp_ratings)
-    ));
-    if let Err(e) = swap {
-        let _ = conn.execute_batch("ROLLBACK");
-        cleanup(conn);
-        return Err(e.into());
+    for table in ["MOVIES", "RATINGS"] {
+        wh.catalog().record_created(&format!("MOVIELENS.PUBLIC.{table}"), false)?;
     }
     Ok(LoadSummary { movies, ratings, movies_file: movies_src.path, ratings_file: ratings_src.path })
 }
@@ -221,6 +254,28 @@ pub fn load_movielens(wh: &Warehouse, dir: &Path, progress: Progress) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_side_loads_stay_inside_the_allowed_directories() {
+        let base = tempfile::tempdir().unwrap();
+        let (imports, extra, outside) = (base.path().join("imports"), base.path().join("extra"), base.path().join("outside"));
+        for d in [imports.join("ml"), extra.join("ml2"), outside.clone()] {
+            std::fs::create_dir_all(&d).unwrap();
+        }
+        std::fs::write(outside.join("movies.csv"), "x").unwrap();
+        let roots = vec![imports.clone(), extra.clone()];
+        assert_eq!(confine(Path::new("ml"), &roots).unwrap(), imports.join("ml").canonicalize().unwrap());
+        assert_eq!(confine(&extra.join("ml2"), &roots).unwrap(), extra.join("ml2").canonicalize().unwrap());
+        for bad in [outside.clone(), imports.join("../outside"), PathBuf::from("/etc"), PathBuf::from("../outside"), imports.join("absent")] {
+            let e = confine(&bad, &roots).unwrap_err().to_string();
+            assert!(e.contains("is not a folder inside the directories server-side loads may read") && e.contains(&imports.display().to_string()), "{bad:?}: {e}");
+        }
+        // A link to a file outside, placed inside an allowed folder, is refused too.
+        std::os::unix::fs::symlink(outside.join("movies.csv"), imports.join("ml/movies.csv")).unwrap();
+        assert!(confine(Path::new("ml"), &roots).is_err());
+        std::os::unix::fs::symlink(&outside, imports.join("link")).unwrap();
+        assert!(confine(Path::new("link"), &roots).is_err());
+    }
 
     #[test]
     fn csv_fields_with_quotes_and_commas() {

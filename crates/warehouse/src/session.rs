@@ -23,6 +23,8 @@ pub struct Session {
     pub(crate) current_statement: String,
     /// Queries keep their rows as Arrow batches instead of rendering them as strings.
     pub(crate) arrow_results: bool,
+    /// Set when the session's statement is canceled; its external-function calls stop.
+    pub(crate) cancel: Arc<crate::extfn::Cancel>,
 }
 
 impl Warehouse {
@@ -58,12 +60,19 @@ impl Warehouse {
             applied: None,
             current_statement: String::new(),
             arrow_results: false,
+            cancel: Arc::default(),
         })
     }
 
     /// An interrupt handle for a session's running statement (cancel, timeout).
     pub fn interrupt_handle(session: &Session) -> Arc<duckdb::InterruptHandle> {
         session.conn.interrupt_handle()
+    }
+
+    /// The session's cancellation: setting it stops the external-function calls of its statement
+    /// (retries, backoff and polls included); pair it with [`Warehouse::interrupt_handle`].
+    pub fn cancel_handle(session: &Session) -> Arc<crate::extfn::Cancel> {
+        Arc::clone(&session.cancel)
     }
 }
 

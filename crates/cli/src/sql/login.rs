@@ -35,7 +35,9 @@ pub fn run_login(a: LoginArgs) -> anyhow::Result<()> {
 pub enum LoadCommand {
     /// MovieLens movies.csv/ratings.csv (or ml-1m's .dat files) into MOVIELENS.PUBLIC.MOVIES and RATINGS.
     Movielens {
-        /// The folder holding the files.
+        /// The folder holding the files, read by the server: it must lie inside the server's
+        /// <data-dir>/imports or its --load-dir (a relative name not found here is looked up in
+        /// imports/).
         dir: PathBuf,
         #[command(flatten)]
         server: SqlServerArgs,
@@ -44,7 +46,9 @@ pub enum LoadCommand {
 
 pub fn run_load(cmd: LoadCommand) -> anyhow::Result<()> {
     let LoadCommand::Movielens { dir, server } = cmd;
-    let dir = std::fs::canonicalize(&dir).with_context(|| format!("{}: no such folder", dir.display()))?;
+    // The server reads the folder: a local one by its absolute path, any other name as the
+    // server resolves it (inside its data directory's imports/).
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let t = std::time::Instant::now();
     let mut client = crate::sql::client::connect(&server)?;
     let pb = indicatif::ProgressBar::new_spinner();

@@ -132,7 +132,8 @@ fn the_acceptance_story_runs_as_written() {
         out
     };
 
-    let up = Up::start_with(&dir, &[("RECPIPE_ADMIN_PASSWORD", PASSWORD)]);
+    // The server may read the MovieLens folder because --load-dir (RECPIPE_LOAD_DIR) names it.
+    let up = Up::start_with(&dir, &[("RECPIPE_ADMIN_PASSWORD", PASSWORD), ("RECPIPE_LOAD_DIR", data.to_str().unwrap())]);
     let mut lab = Lab { up, dir: dir.clone(), flow, vars: Vec::new() };
     lab.ok(&["login", "--password", PASSWORD]);
     lab.ok(&["load", "movielens", data.to_str().unwrap()]);

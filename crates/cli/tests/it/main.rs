@@ -2,11 +2,13 @@
 
 mod aws_deploy;
 mod container_image;
+mod broken_pipe;
 mod container_serve;
 mod container_train;
 mod gateway_up;
 mod lab_flow;
 mod mlplane_authz;
+mod load_crash;
 mod mlplane_bench;
 mod mlplane_boto3;
 mod mlplane_endpoints;

@@ -61,16 +61,17 @@ fn sql_scripts_with_variables_formats_and_failures() {
 #[test]
 fn load_movielens_through_the_server() {
     let srv = sql_server();
-    let data = tempfile::tempdir().unwrap();
-    crate::support::write_ratings(&data.path().join("ratings.csv"), 30, 40);
+    // Server-side loads read inside the data directory's imports/.
+    let data = srv._dir.path().join("imports/ml");
+    crate::support::write_ratings(&data.join("ratings.csv"), 30, 40);
     let mut movies = String::from("movieId,title,genres\n");
     for i in 1..=40 {
         movies.push_str(&format!("{},\"Movie {i}, The (2000)\",Drama\n", i * 10));
     }
-    std::fs::write(data.path().join("movies.csv"), movies).unwrap();
+    std::fs::write(data.join("movies.csv"), movies).unwrap();
     let out = recpipe()
         .args(["load", "movielens"])
-        .arg(data.path())
+        .arg(&data)
         .args(["--endpoint-url", &srv.url, "--token", &srv.token])
         .output()
         .unwrap();

@@ -10,7 +10,7 @@ pub(crate) use wire::ASYNC_MESSAGE;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -19,6 +19,9 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::{Principal, Warehouse, WarehouseError};
+
+/// The default cap on request bodies: 10 MiB.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// Limits and thresholds of the API.
 #[derive(Debug, Clone)]
@@ -29,13 +32,17 @@ pub struct ApiConfig {
     pub partition_rows: usize,
     /// Rows per result partition in Arrow form (at least; a partition is whole Arrow batches).
     pub arrow_partition_rows: usize,
-    /// Request bodies above this are refused before parsing.
+    /// Request bodies above this are refused with 413 before parsing (API Gateway's payload
+    /// limit, as the gateway's routes).
     pub max_body_bytes: usize,
+    /// Directories besides `<data dir>/imports` that the loader endpoint may read
+    /// (`recpipe up --load-dir`).
+    pub load_dirs: Vec<std::path::PathBuf>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { sync_wait: Duration::from_secs(45), partition_rows: 50_000, arrow_partition_rows: 1 << 20, max_body_bytes: 16 << 20 }
+        ApiConfig { sync_wait: Duration::from_secs(45), partition_rows: 50_000, arrow_partition_rows: 1 << 20, max_body_bytes: MAX_BODY_BYTES, load_dirs: Vec::new() }
     }
 }
 
@@ -88,6 +95,31 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A JSON request body read under the API's cap: a `Content-Length` above it is refused before
+/// reading, a longer body is cut off at the cap, both with 413.
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<ApiState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let limit = state.config.max_body_bytes;
+        let declared = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(WarehouseError::BodyTooLarge { limit }.into());
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
+            let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                WarehouseError::BodyTooLarge { limit }
+            } else {
+                WarehouseError::BadBody(format!("it could not be read ({e})"))
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| WarehouseError::BadBody(e.to_string()).into())
+    }
+}
+
 /// A caller with a valid bearer token: handlers that need one take this argument.
 pub struct Authorized(pub Principal);
 
@@ -108,7 +140,7 @@ impl FromRequestParts<ApiState> for Authorized {
     }
 }
 
-async fn load_movielens(State(st): State<ApiState>, Authorized(p): Authorized, Json(body): Json<serde_json::Value>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn load_movielens(State(st): State<ApiState>, Authorized(p): Authorized, JsonBody(body): JsonBody<serde_json::Value>) -> Result<Json<serde_json::Value>, ApiError> {
     let roles = st.wh.catalog().effective_roles(&p.role)?;
     if !roles.contains(crate::catalog::SYSADMIN) {
         return Err(WarehouseError::Insufficient { kind: "database", name: "MOVIELENS".into() }.into());
@@ -119,7 +151,8 @@ async fn load_movielens(State(st): State<ApiState>, Authorized(p): Authorized, J
         .ok_or_else(|| WarehouseError::Invalid("body needs {\"dir\": \"<MovieLens folder>\"}".into()))?
         .to_string();
     let wh = st.wh.clone();
-    let s = tokio::task::spawn_blocking(move || crate::load::load_movielens(&wh, std::path::Path::new(&dir), &|_, _, _| {}))
+    let roots: Vec<std::path::PathBuf> = std::iter::once(wh.imports_dir()).chain(st.config.load_dirs.iter().cloned()).collect();
+    let s = tokio::task::spawn_blocking(move || crate::load::load_movielens_confined(&wh, std::path::Path::new(&dir), &roots, &|_, _, _| {}))
         .await
         .map_err(|e| WarehouseError::Internal(e.to_string()))??;
     Ok(Json(json!({ "movies": s.movies, "ratings": s.ratings, "moviesFile": s.movies_file, "ratingsFile": s.ratings_file })))

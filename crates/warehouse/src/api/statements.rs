@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::store::State as S;
-use super::{wire, ApiError, ApiState, Authorized};
+use super::{wire, ApiError, ApiState, Authorized, JsonBody};
 use crate::sql::{bind, split};
 use crate::{random, Principal, Session, Warehouse, WarehouseError};
 
@@ -77,7 +77,7 @@ pub async fn submit(
     State(st): State<ApiState>,
     Authorized(p): Authorized,
     Query(q): Query<SubmitQuery>,
-    Json(body): Json<SubmitBody>,
+    JsonBody(body): JsonBody<SubmitBody>,
 ) -> Result<Response, ApiError> {
     let nullable = q.nullable.unwrap_or(true);
     if let Some(h) = q.request_id.as_deref().and_then(|r| st.store.handle_for_request(r)) {
@@ -100,8 +100,28 @@ pub async fn submit(
         let created = st.store.with(&handle, |e| e.created_ms).unwrap_or_default();
         return Ok((StatusCode::ACCEPTED, Json(wire::query_status(&handle, created))).into_response());
     }
+    // A client that goes away while it waits takes its statement with it (its external-function
+    // retries included); one that is answered 202 polls, and the statement runs on.
+    let mut guard = CancelOnDrop { store: Arc::clone(&st.store), handle: handle.clone(), armed: true };
     st.store.wait(&handle, st.config.sync_wait).await;
+    guard.armed = false;
     render(&st, &handle, &p, None, nullable)
+}
+
+/// Cancels a running statement when the request waiting for it is dropped (its client
+/// disconnected); disarmed once the wait ends normally.
+struct CancelOnDrop {
+    store: Arc<super::store::Store>,
+    handle: String,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.armed {
+            self.store.abort(&self.handle, WarehouseError::Canceled);
+        }
+    }
 }
 
 /// Runs a request's statements in one session and records the outcome.
@@ -110,7 +130,7 @@ fn run(st: &ApiState, handle: &str, p: &Principal, body: SubmitBody, count: usiz
     let state = (|| -> Result<S, WarehouseError> {
         let mut s = st.wh.session(&p.user, Some(body.role.as_deref().unwrap_or(&p.role)))?;
         s.set_arrow_results(arrow);
-        st.store.set_interrupt(handle, Warehouse::interrupt_handle(&s));
+        st.store.set_interrupt(handle, Warehouse::interrupt_handle(&s), Warehouse::cancel_handle(&s));
         s.use_context(body.database.as_deref(), body.schema.as_deref(), body.warehouse.as_deref())?;
         let mut sts = split(&body.statement)?;
         if let Some(b) = &body.bindings {
@@ -207,6 +227,8 @@ fn clone_error(e: &WarehouseError) -> WarehouseError {
         NoSuchStatement(m) => NoSuchStatement(m.clone()),
         Timeout(t) => Timeout(*t),
         Canceled => Canceled,
+        BodyTooLarge { limit } => BodyTooLarge { limit: *limit },
+        BadBody(m) => BadBody(m.clone()),
         Internal(m) => Internal(m.clone()),
     }
 }

@@ -20,6 +20,8 @@ pub struct Entry {
     pub created_ms: i64,
     pub state: State,
     pub interrupt: Option<Arc<duckdb::InterruptHandle>>,
+    /// Stops the statement's external-function calls.
+    pub cancel: Option<Arc<crate::extfn::Cancel>>,
     pub request_id: Option<String>,
     /// The session's context after the statement (recpipe's extension, for clients).
     pub context: serde_json::Value,
@@ -49,6 +51,7 @@ impl Store {
                 created_ms: time::OffsetDateTime::now_utc().unix_timestamp() * 1000,
                 state: State::Running,
                 interrupt: None,
+                cancel: None,
                 request_id: request_id.clone(),
                 context: serde_json::Value::Null,
                 finished: None,
@@ -63,9 +66,10 @@ impl Store {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).get(request_id).cloned()
     }
 
-    pub fn set_interrupt(&self, handle: &str, i: Arc<duckdb::InterruptHandle>) {
+    pub fn set_interrupt(&self, handle: &str, i: Arc<duckdb::InterruptHandle>, cancel: Arc<crate::extfn::Cancel>) {
         if let Some(e) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get_mut(handle) {
             e.interrupt = Some(i);
+            e.cancel = Some(cancel);
         }
     }
 
@@ -87,6 +91,9 @@ impl Store {
         let Some(e) = entries.get_mut(handle) else { return false };
         if !matches!(e.state, State::Running) {
             return false;
+        }
+        if let Some(c) = &e.cancel {
+            c.cancel();
         }
         if let Some(i) = &e.interrupt {
             i.interrupt();

@@ -18,8 +18,20 @@ pub struct IntegrationRecord {
     pub comment: Option<String>,
     /// `API_AWS_EXTERNAL_ID`: new for every (re-)creation.
     pub external_id: String,
+    /// `API_CALL_TIMEOUT` (recpipe's): a batch's overall deadline in seconds, retries included.
+    #[serde(default)]
+    pub call_timeout_secs: Option<u64>,
     pub owner: String,
     pub created: i64,
+}
+
+/// Parses `API_CALL_TIMEOUT`: whole seconds from 1 to 3600.
+pub fn call_timeout(v: &str) -> Result<u64, WarehouseError> {
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=3600).contains(s))
+        .ok_or_else(|| WarehouseError::Invalid(format!("invalid value '{v}' for property 'API_CALL_TIMEOUT': expected whole seconds from 1 to 3600")))
 }
 
 impl IntegrationRecord {
@@ -81,6 +93,7 @@ mod tests {
             blocked: vec!["https://x/dev/admin".into()],
             comment: None,
             external_id: String::new(),
+            call_timeout_secs: None,
             owner: String::new(),
             created: 0,
         };

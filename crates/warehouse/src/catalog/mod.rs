@@ -7,6 +7,7 @@
 //! data directory already uses SQLite for IAM state.
 
 mod connector;
+mod created;
 mod functions;
 
 pub use connector::SavedSession;
@@ -15,7 +16,7 @@ pub mod security;
 pub mod tasks;
 
 pub use functions::FunctionRecord;
-pub use integrations::IntegrationRecord;
+pub use integrations::{call_timeout, IntegrationRecord};
 pub use tasks::{TaskRecord, TaskRun};
 
 use std::path::Path;
@@ -57,6 +58,8 @@ CREATE INDEX IF NOT EXISTS task_runs_by_task ON task_runs (task_id, state);
 CREATE INDEX IF NOT EXISTS task_runs_by_time ON task_runs (scheduled);
 CREATE TABLE IF NOT EXISTS connector_sessions (master_hash TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL,
     database TEXT, schema TEXT, warehouse TEXT, expires INTEGER NOT NULL);
+-- When tables and views were created (DuckDB keeps no such time), by `DB.SCHEMA.NAME`.
+CREATE TABLE IF NOT EXISTS created (object TEXT PRIMARY KEY, created INTEGER NOT NULL);
 ";
 
 pub struct Catalog {

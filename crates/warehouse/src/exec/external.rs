@@ -72,6 +72,7 @@ impl RewriteContext for CallContext<'_, '_> {
             integration,
             query_id: self.query_id.to_string(),
             context,
+            cancel: std::sync::Arc::clone(&s.cancel),
         };
         let key = s.wh.0.ext.activate(spec);
         let open = format!("CAST({}({}, CAST(JSON_ARRAY(", quote(&reg), literal(&key));
@@ -156,6 +157,7 @@ impl Session {
             blocked: def.blocked,
             comment: def.comment,
             external_id: new_external_id(&self.wh.0.account_locator),
+            call_timeout_secs: def.call_timeout_secs,
             owner: self.role.clone(),
             created: now(),
         };
@@ -190,6 +192,7 @@ impl Session {
                 "API_AWS_ROLE_ARN" => rec.role_arn = v,
                 "API_KEY" => rec.api_key = Some(v),
                 "COMMENT" => rec.comment = Some(v),
+                "API_CALL_TIMEOUT" => rec.call_timeout_secs = Some(crate::catalog::call_timeout(&v)?),
                 other => return Err(WarehouseError::Syntax(format!("invalid property '{other}' for API integration"))),
             }
         }
@@ -227,6 +230,7 @@ impl Session {
             row("API_AWS_EXTERNAL_ID", "String", rec.external_id.clone(), ""),
             row("API_ALLOWED_PREFIXES", "List", rec.allowed.join(","), "[]"),
             row("API_BLOCKED_PREFIXES", "List", rec.blocked.join(","), "[]"),
+            row("API_CALL_TIMEOUT", "Integer", rec.call_timeout_secs.unwrap_or(self.wh.0.ext.config.retry_timeout.as_secs()).to_string(), &self.wh.0.ext.config.retry_timeout.as_secs().to_string()),
         ];
         Ok(QueryResult::table(&["property", "property_type", "property_value", "property_default"], rows))
     }

@@ -40,7 +40,7 @@ impl Session {
             DropDatabase { name, if_exists } => self.drop_database(name, if_exists),
             DropWarehouse { name, if_exists } => self.drop_warehouse(name, if_exists),
             Use { kind, name } => self.use_(kind, name),
-            Show { kind, like } => self.show(kind, like),
+            Show { kind, like, scope } => self.show(kind, like, scope),
             ShowGrants(of) => self.show_grants(of),
             DescribeTable(name) => self.describe_table(name),
             DescribeIntegration(name) => self.describe_integration(name),
@@ -108,6 +108,7 @@ impl Session {
                 self.wh.catalog().forget_object("TABLE", &table)?;
                 self.wh.catalog().forget_object("VIEW", &table)?;
             }
+            self.record_creation(st)?;
         }
         out
     }
@@ -177,6 +178,27 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Keeps the creation time of a table or view a `CREATE` made (for `SHOW TABLES`).
+    fn record_creation(&self, st: &SourceStatement) -> Result<(), WarehouseError> {
+        let words: Vec<&crate::sql::lexer::Token> = st.toks.iter().take_while(|t| !t.tok.is_kw("AS") && !t.tok.is_op("(")).collect();
+        if !words.first().is_some_and(|t| t.tok.is_kw("CREATE")) {
+            return Ok(());
+        }
+        let Some(kind) = ["TABLE", "VIEW"].into_iter().find(|k| words.iter().any(|t| t.tok.is_kw(k))) else { return Ok(()) };
+        if words.iter().any(|t| t.tok.is_kw("TEMPORARY") || t.tok.is_kw("TEMP")) {
+            return Ok(());
+        }
+        let parts = created_name(&st.toks, kind);
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let Ok((d, sc, n)) = crate::sql::ObjectName(parts).qualify(self.database.as_ref(), self.schema.as_ref()) else { return Ok(()) };
+        let keep = words.iter().any(|t| t.tok.is_kw("NOT")) && !words.iter().any(|t| t.tok.is_kw("REPLACE"));
+        self.wh.catalog().record_created(&format!("{d}.{sc}.{n}"), keep)
+    }
+}
+
 /// Snowflake-like status for DDL run by DuckDB, e.g. `Table T successfully created.`
 fn status_message(first: &str, st: &SourceStatement) -> String {
     use crate::sql::lexer::Tok;
@@ -191,15 +213,7 @@ fn status_message(first: &str, st: &SourceStatement) -> String {
     let kind_at = words.iter().position(|w| ["TABLE", "VIEW", "SEQUENCE"].contains(&w.as_str()));
     match (first, kind_at) {
         ("CREATE", Some(i)) | ("DROP", Some(i)) | ("ALTER", Some(i)) => {
-            let name = st
-                .toks
-                .iter()
-                .skip_while(|t| !t.tok.is_kw(&words[i]))
-                .skip(1)
-                .filter_map(|t| crate::sql::Ident::from_tok(&t.tok))
-                .find(|n| !["IF", "NOT", "EXISTS"].contains(&n.as_str()))
-                .map(|n| n.to_string())
-                .unwrap_or_default();
+            let name = created_name(&st.toks, &words[i]).last().map(|n| n.to_string()).unwrap_or_default();
             let kind = words[i][..1].to_string() + &words[i][1..].to_lowercase();
             let verb = match first {
                 "CREATE" => "successfully created",
@@ -209,5 +223,45 @@ fn status_message(first: &str, st: &SourceStatement) -> String {
             format!("{kind} {name} {verb}.")
         }
         _ => "Statement executed successfully.".into(),
+    }
+}
+
+/// The name a DDL statement gives after its `kind` keyword (`IF [NOT] EXISTS` skipped), in parts
+/// (`movielens.public.big` → `MOVIELENS`, `PUBLIC`, `BIG`; the status message shows the last).
+fn created_name(toks: &[crate::sql::lexer::Token], kind: &str) -> Vec<crate::sql::Ident> {
+    let mut rest = toks.iter().skip_while(|t| !t.tok.is_kw(kind)).skip(1).peekable();
+    while rest.peek().is_some_and(|t| ["IF", "NOT", "EXISTS"].iter().any(|k| t.tok.is_kw(k))) {
+        rest.next();
+    }
+    let mut parts = Vec::new();
+    while let Some(ident) = rest.next().and_then(|t| crate::sql::Ident::from_tok(&t.tok)) {
+        parts.push(ident);
+        if !rest.peek().is_some_and(|t| t.tok.is_op(".")) {
+            break;
+        }
+        rest.next();
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::split;
+
+    fn message(sql: &str) -> String {
+        let sts = split(sql).unwrap();
+        let first = match &sts[0].toks[0].tok {
+            crate::sql::lexer::Tok::Word(w) => w.to_uppercase(),
+            _ => String::new(),
+        };
+        super::status_message(&first, &sts[0])
+    }
+
+    #[test]
+    fn status_messages_name_the_object_not_its_database() {
+        assert_eq!(message("create or replace table movielens.public.big as select 1 as a"), "Table BIG successfully created.");
+        assert_eq!(message("create table if not exists s.\"Mixed\" (a int)"), "Table Mixed successfully created.");
+        assert_eq!(message("drop view if exists d.s.v"), "View V successfully dropped.");
+        assert_eq!(message("alter table t rename to u"), "Table T successfully altered.");
     }
 }

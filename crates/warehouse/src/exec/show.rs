@@ -3,8 +3,8 @@
 use crate::catalog::security::GrantRow;
 use crate::result::QueryResult;
 use crate::session::Session;
-use crate::sql::ast::{GrantsOf, ShowKind};
-use crate::sql::literal;
+use crate::sql::ast::{GrantsOf, ShowKind, ShowScope};
+use crate::sql::{literal, Ident, ObjectName};
 use crate::WarehouseError;
 
 pub(super) fn ts(unix: i64) -> String {
@@ -49,7 +49,7 @@ fn s(v: impl Into<String>) -> Option<String> {
 }
 
 impl Session {
-    pub(super) fn show(&mut self, kind: ShowKind, pat: Option<String>) -> Result<QueryResult, WarehouseError> {
+    pub(super) fn show(&mut self, kind: ShowKind, pat: Option<String>, scope: ShowScope) -> Result<QueryResult, WarehouseError> {
         let cat = self.wh.catalog();
         Ok(match kind {
             ShowKind::Databases => {
@@ -64,7 +64,7 @@ impl Session {
                     .collect();
                 QueryResult::table(&["created_on", "name", "is_default", "is_current", "origin", "owner", "comment", "options", "retention_time"], rows)
             }
-            ShowKind::Schemas | ShowKind::Tables => self.show_duck(kind, &pat)?,
+            ShowKind::Schemas | ShowKind::Tables => self.show_duck(kind, &pat, scope)?,
             ShowKind::Warehouses => {
                 let rows = cat
                     .warehouses()?
@@ -158,38 +158,76 @@ impl Session {
         })
     }
 
-    fn show_duck(&self, kind: ShowKind, pat: &Option<String>) -> Result<QueryResult, WarehouseError> {
-        let db = self.database.clone().ok_or_else(|| WarehouseError::Invalid("Cannot perform SHOW. This session does not have a current database. Call 'USE DATABASE', or use a qualified name.".into()))?;
+    /// The database and schema a `SHOW ... IN ...` lists (`None`: every one). Without `IN`,
+    /// Snowflake lists the current database, or the account when there is none.
+    fn show_scope(&self, scope: ShowScope) -> Result<(Option<Ident>, Option<Ident>), WarehouseError> {
+        Ok(match scope {
+            ShowScope::Default => (self.database.clone(), None),
+            ShowScope::Account => (None, None),
+            ShowScope::Database(d) => (Some(d), None),
+            ShowScope::Schema(n) => match n.0.as_slice() {
+                [sc] => (
+                    Some(self.database.clone().ok_or_else(|| {
+                        WarehouseError::Invalid(format!("Cannot perform SHOW. This session does not have a current database. Call 'USE DATABASE', or use a qualified name such as <database>.{sc}."))
+                    })?),
+                    Some(sc.clone()),
+                ),
+                [d, sc] => (Some(d.clone()), Some(sc.clone())),
+                _ => return Err(WarehouseError::Invalid(format!("invalid schema name '{n}'"))),
+            },
+        })
+    }
+
+    fn show_duck(&self, kind: ShowKind, pat: &Option<String>, scope: ShowScope) -> Result<QueryResult, WarehouseError> {
+        let (db, schema) = self.show_scope(scope)?;
+        if let Some(d) = &db {
+            if !self.wh.catalog().databases()?.iter().any(|(name, ..)| name == d.as_str()) {
+                return Err(WarehouseError::not_found("Database", d.as_str()));
+            }
+        }
+        let mut filter = String::from("database_name IN (SELECT database_name FROM duckdb_databases() WHERE NOT internal AND database_name NOT IN ('memory', 'temp', 'system'))");
+        if let Some(d) = &db {
+            filter.push_str(&format!(" AND database_name = {}", literal(d.as_str())));
+        }
+        if let Some(sc) = &schema {
+            filter.push_str(&format!(" AND schema_name = {}", literal(sc.as_str())));
+        }
         if kind == ShowKind::Schemas {
-            let sql = format!("SELECT schema_name FROM duckdb_schemas() WHERE database_name = {} AND schema_name <> 'main' ORDER BY 1", literal(db.as_str()));
+            let sql = format!("SELECT database_name, schema_name FROM duckdb_schemas() WHERE {filter} AND schema_name <> 'main' ORDER BY 1, 2");
             let mut st = self.conn.prepare(&sql)?;
-            let names: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let names: Vec<(String, String)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
             // Like Snowflake, a role sees only the schemas it holds a privilege in.
-            let visible = self.visible_schemas(&db)?;
+            let mut visible: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+            for (d, _) in &names {
+                if !visible.contains_key(d) {
+                    visible.insert(d.clone(), self.visible_schemas(&Ident::quoted(d))?);
+                }
+            }
             let rows = names
                 .into_iter()
-                .filter(|n| like(pat, n) && visible.contains(n))
-                .map(|n| {
-                    let current = self.schema.as_ref().is_some_and(|c| c.as_str() == n);
-                    vec![s(""), s(n), s("N"), s(if current { "Y" } else { "N" }), s(db.as_str())]
+                .filter(|(d, n)| like(pat, n) && visible.get(d).is_some_and(|v| v.contains(n)))
+                .map(|(d, n)| {
+                    let current = self.database.as_ref().is_some_and(|c| c.as_str() == d) && self.schema.as_ref().is_some_and(|c| c.as_str() == n);
+                    vec![s(""), s(n), s("N"), s(if current { "Y" } else { "N" }), s(d)]
                 })
                 .collect();
             return Ok(QueryResult::table(&["created_on", "name", "is_default", "is_current", "database_name"], rows));
         }
-        let schema = self.schema.clone().ok_or_else(|| WarehouseError::Invalid("This session does not have a current schema.".into()))?;
-        let sql = format!(
-            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name = {} AND schema_name = {} ORDER BY 1",
-            literal(db.as_str()),
-            literal(schema.as_str())
-        );
+        let sql = format!("SELECT database_name, schema_name, table_name, estimated_size FROM duckdb_tables() WHERE {filter} ORDER BY 1, 2, 3");
         let mut st = self.conn.prepare(&sql)?;
-        let tables: Vec<(String, i64)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let tables: Vec<(String, String, String, i64)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
         // Like Snowflake, a role sees only the tables it holds some privilege on.
-        let visible = |t: &str| self.require_table_visible(&crate::sql::ObjectName(vec![db.clone(), schema.clone(), crate::sql::Ident::quoted(t)])).is_ok();
+        let visible = |d: &str, sc: &str, t: &str| self.require_table_visible(&ObjectName(vec![Ident::quoted(d), Ident::quoted(sc), Ident::quoted(t)])).is_ok();
+        let tables: Vec<_> = tables.into_iter().filter(|(d, sc, t, _)| like(pat, t) && visible(d, sc, t)).collect();
+        let keys: Vec<String> = tables.iter().map(|(d, sc, t, _)| format!("{d}.{sc}.{t}")).collect();
+        let created = self.wh.catalog().created_times(&keys)?;
         let rows = tables
             .into_iter()
-            .filter(|t| like(pat, &t.0) && visible(&t.0))
-            .map(|(n, rows)| vec![s(""), s(n), s(db.as_str()), s(schema.as_str()), s("TABLE"), s(""), s(""), s(rows.to_string()), s(""), s("")])
+            .zip(&keys)
+            .map(|((d, sc, n, rows), key)| {
+                let when = created.get(key).map(|c| ts(*c)).unwrap_or_default();
+                vec![s(when), s(n), s(d), s(sc), s("TABLE"), s(""), s(""), s(rows.to_string()), s(""), s("")]
+            })
             .collect();
         Ok(QueryResult::table(&["created_on", "name", "database_name", "schema_name", "kind", "comment", "cluster_by", "rows", "bytes", "owner"], rows))
     }

@@ -1,5 +1,6 @@
-//! One batch on the wire: body, headers, compression, SigV4, retries of 429/5xx with the same
-//! batch id, GET polling after 202, and the response checks.
+//! One batch on the wire: body, headers, compression, SigV4, retries of network errors, 429 and
+//! 5xx with the same batch id within the batch's deadline, GET polling after 202, and the response
+//! checks. A refused connection is tried a few times only: nothing listens there.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -38,11 +39,17 @@ pub fn client(extra_roots: &[rustls_pki_types::CertificateDer<'static>]) -> Resu
     Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector))
 }
 
+/// A batch's deadline when neither the integration nor the configuration sets one.
+pub const DEFAULT_CALL_TIMEOUT_SECS: u64 = 60;
+/// Tries of a request whose connection is refused (nothing listens at the address).
+const REFUSED_TRIES: u32 = 3;
+
 /// Timing of calls; the defaults follow Snowflake's documented behaviour.
 #[derive(Debug, Clone)]
 pub struct CallConfig {
     pub default_batch_rows: usize,
-    /// Total time for retrying one request (429, 5xx, network errors).
+    /// A batch's overall deadline: its request and every retry (network errors, 429, 5xx) end
+    /// within it, unless its integration sets `API_CALL_TIMEOUT`.
     pub retry_timeout: Duration,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
@@ -61,7 +68,7 @@ impl Default for CallConfig {
     fn default() -> Self {
         CallConfig {
             default_batch_rows: super::DEFAULT_MAX_BATCH_ROWS,
-            retry_timeout: Duration::from_secs(120),
+            retry_timeout: Duration::from_secs(DEFAULT_CALL_TIMEOUT_SECS),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             poll_timeout: Duration::from_secs(600),
@@ -152,10 +159,20 @@ struct Reply {
     body: Bytes,
 }
 
-async fn send_once(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String, String)], payload: &[u8], encoding: Option<&str>) -> Result<Reply, String> {
-    let url: hyper::Uri = spec.function.def.url.parse().map_err(|e| format!("bad external function URL '{}': {e}", spec.function.def.url))?;
+/// Why one exchange failed, which decides whether it is tried again.
+enum Failure {
+    /// Retrying cannot help: a bad URL, credentials, signing, a refused certificate.
+    Fatal(String),
+    /// Nothing accepts connections at the address (or the name does not resolve).
+    Refused(String),
+    /// The connection broke, or no answer came in time.
+    Network(String),
+}
+
+async fn send_once(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String, String)], payload: &[u8], encoding: Option<&str>, timeout: Duration) -> Result<Reply, Failure> {
+    let url: hyper::Uri = spec.function.def.url.parse().map_err(|e| Failure::Fatal(format!("bad external function URL '{}': {e}", spec.function.def.url)))?;
     if !matches!(url.scheme_str(), Some("http" | "https")) {
-        return Err(format!("bad external function URL '{}': the scheme must be https:// or http://", spec.function.def.url));
+        return Err(Failure::Fatal(format!("bad external function URL '{}': the scheme must be https:// or http://", spec.function.def.url)));
     }
     let host = url.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
     let mut headers = base.to_vec();
@@ -167,7 +184,7 @@ async fn send_once(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String,
         }
     }
     headers.push(("x-amz-content-sha256".into(), iam::sigv4::sha256_hex(payload)));
-    let creds = rt.creds.get(&spec.integration.role_arn, &spec.integration.external_id)?;
+    let creds = rt.creds.get(&spec.integration.role_arn, &spec.integration.external_id).map_err(Failure::Fatal)?;
     let mut req = iam::HttpRequest {
         method: method.into(),
         path: url.path().to_string(),
@@ -185,27 +202,46 @@ async fn send_once(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String,
         "execute-api",
         rt.creds.now(),
     )
-    .map_err(|e| format!("signing the request: {e}"))?;
+    .map_err(|e| Failure::Fatal(format!("signing the request: {e}")))?;
     let mut builder = hyper::Request::builder().method(method).uri(url);
     for (k, v) in &req.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
     let body = if method == "POST" { Full::new(Bytes::copy_from_slice(payload)) } else { Full::new(Bytes::new()) };
-    let request = builder.body(body).map_err(|e| format!("building the request: {e}"))?;
+    let request = builder.body(body).map_err(|e| Failure::Fatal(format!("building the request: {e}")))?;
     let exchange = async {
-        let resp = rt.client.request(request).await.map_err(|e| error_chain(&e))?;
+        let resp = rt.client.request(request).await.map_err(|e| classify(&e))?;
         let status = resp.status().as_u16();
         let encoding = resp
             .headers()
             .get(hyper::header::CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = resp.into_body().collect().await.map_err(|e| format!("{e}"))?.to_bytes();
-        Ok::<_, String>(Reply { status, encoding, body })
+        let body = resp.into_body().collect().await.map_err(|e| Failure::Network(error_chain(&e)))?.to_bytes();
+        Ok::<_, Failure>(Reply { status, encoding, body })
     };
-    tokio::time::timeout(rt.config.request_timeout, exchange)
+    tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|_| format!("no answer within {} s", rt.config.request_timeout.as_secs()))?
+        .map_err(|_| Failure::Network(format!("no answer within {:.1} s", timeout.as_secs_f64())))?
+}
+
+/// Sorts a client error: a refused certificate is final, a refused connection or unknown host
+/// is not worth many tries, the rest are network errors worth retrying.
+fn classify(e: &(dyn std::error::Error + 'static)) -> Failure {
+    let text = error_chain(e);
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut refused = false;
+    while let Some(c) = cause {
+        refused |= c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+        cause = c.source();
+    }
+    if certificate_refused(&text) {
+        Failure::Fatal(text)
+    } else if refused || text.contains("dns error") || text.contains("failed to lookup address") {
+        Failure::Refused(text)
+    } else {
+        Failure::Network(text)
+    }
 }
 
 /// An error with its causes (`client error (Connect): invalid peer certificate: UnknownIssuer`).
@@ -244,28 +280,49 @@ fn remote_message(r: &Reply) -> String {
     msg.chars().take(1000).collect()
 }
 
-/// Sends with retries of network errors, 429 and 5xx (exponential backoff with jitter) until
-/// the retry budget is spent; returns the first other answer.
+/// A batch's deadline: the integration's `API_CALL_TIMEOUT`, else the configured one.
+fn deadline_of(rt: &Runtime, spec: &CallSpec) -> Duration {
+    spec.integration.call_timeout_secs.map(Duration::from_secs).unwrap_or(rt.config.retry_timeout)
+}
+
+/// Sends with retries of network errors, 429 and 5xx (exponential backoff with jitter) until the
+/// batch's deadline; a refused connection gets [`REFUSED_TRIES`] quick tries. Returns the first
+/// other answer; a failure says what was tried, how often and for how long.
 async fn send_with_retry(rt: &Runtime, spec: &CallSpec, method: &str, base: &[(String, String)], payload: &[u8], encoding: Option<&str>) -> Result<Reply, String> {
     let start = Instant::now();
+    let deadline = deadline_of(rt, spec);
     let mut backoff = rt.config.initial_backoff;
+    let mut tries = 0u32;
+    let what = format!("{method} {}", spec.function.def.url);
+    let gave_up = |tries: u32, why: String| {
+        format!(
+            "Request failed for external function {} with remote service error: {why} ({what}: gave up after {tries} {} in {:.1} s; the deadline is {} s)",
+            spec.function.name,
+            if tries == 1 { "try" } else { "tries" },
+            start.elapsed().as_secs_f64(),
+            deadline.as_secs()
+        )
+    };
     loop {
-        let outcome = send_once(rt, spec, method, base, payload, encoding).await;
-        let retry_reason = match &outcome {
-            Ok(r) if r.status == 429 || r.status >= 500 => format!("{} '{}'", r.status, remote_message(r)),
-            Ok(_) => return outcome,
-            Err(e) if e.starts_with("Error assuming") || e.contains("bad external function URL") || certificate_refused(e) => {
-                return outcome
+        let left = deadline.saturating_sub(start.elapsed());
+        tries += 1;
+        let outcome = send_once(rt, spec, method, base, payload, encoding, rt.config.request_timeout.min(left)).await;
+        let retry_reason = match outcome {
+            Ok(r) if r.status == 429 || r.status >= 500 => format!("{} '{}'", r.status, remote_message(&r)),
+            Ok(r) => return Ok(r),
+            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Refused(e)) if tries >= REFUSED_TRIES => {
+                return Err(format!(
+                    "Request failed for external function {}: cannot connect ({what}: {tries} tries in {:.1} s; is the service running?): {e}",
+                    spec.function.name,
+                    start.elapsed().as_secs_f64()
+                ))
             }
-            Err(e) => format!("network error: {e}"),
+            Err(Failure::Refused(e) | Failure::Network(e)) => format!("network error: {e}"),
         };
         let wait = jitter(backoff);
-        if start.elapsed() + wait > rt.config.retry_timeout {
-            return Err(format!(
-                "Request failed for external function {} with remote service error: {retry_reason} (gave up retrying after {:.1} s)",
-                spec.function.name,
-                start.elapsed().as_secs_f64()
-            ));
+        if start.elapsed() + wait >= deadline {
+            return Err(gave_up(tries, retry_reason));
         }
         tokio::time::sleep(wait).await;
         backoff = (backoff * 2).min(rt.config.max_backoff);

@@ -10,11 +10,13 @@
 //! DuckDB threads may run chunks at once.
 
 mod call;
+mod cancel;
 mod coerce;
 mod creds;
 mod scalar;
 
-pub use call::CallConfig;
+pub use call::{CallConfig, DEFAULT_CALL_TIMEOUT_SECS};
+pub use cancel::Cancel;
 pub use creds::IntegrationUser;
 
 use std::collections::{HashMap, HashSet};
@@ -38,6 +40,8 @@ pub struct CallSpec {
     /// `sf-context-<name>` header values, in order.
     pub context: Vec<(String, String)>,
     pub region: String,
+    /// The statement's cancellation: its calls stop when it is set.
+    pub cancel: Arc<Cancel>,
 }
 
 /// Shared by every registration: the HTTP runtime, credential cache and active call specs.
@@ -121,6 +125,8 @@ impl Runtime {
         let live: Vec<usize> = (0..rows.len()).filter(|i| rows[*i].is_some()).collect();
         let mut out = vec![serde_json::Value::Null; rows.len()];
         let (tx, rx) = std::sync::mpsc::channel();
+        // The first failed batch ends its siblings: the statement fails anyway.
+        let siblings = Arc::new(Cancel::default());
         let mut batches = 0;
         for chunk in live.chunks(max) {
             let batch: Vec<Vec<serde_json::Value>> = chunk.iter().map(|i| rows[*i].clone().unwrap_or_default()).collect();
@@ -128,8 +134,14 @@ impl Runtime {
             let tx = tx.clone();
             let me = Arc::clone(self);
             let spec = Arc::clone(&spec);
+            let siblings = Arc::clone(&siblings);
             self.handle().spawn(async move {
-                let res = call::call_batch(&me, &spec, batch).await;
+                let stopped = |why: &str| Err(format!("Request for external function {} stopped: {why}", spec.function.name));
+                let res = tokio::select! {
+                    r = call::call_batch(&me, &spec, batch) => r,
+                    _ = spec.cancel.cancelled() => stopped("the statement was canceled"),
+                    _ = siblings.cancelled() => stopped("another batch of the statement failed"),
+                };
                 let _ = tx.send((idx, res));
             });
             batches += 1;
@@ -137,7 +149,7 @@ impl Runtime {
         drop(tx);
         for _ in 0..batches {
             let (idx, res) = rx.recv().map_err(|_| "external function call was abandoned".to_string())?;
-            let values = res?;
+            let values = res.inspect_err(|_| siblings.cancel())?;
             for (i, v) in idx.into_iter().zip(values) {
                 out[i] = v;
             }

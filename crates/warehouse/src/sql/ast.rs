@@ -48,6 +48,8 @@ pub struct IntegrationDef {
     pub allowed: Vec<String>,
     pub blocked: Vec<String>,
     pub comment: Option<String>,
+    /// `API_CALL_TIMEOUT = <seconds>`.
+    pub call_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -142,7 +144,7 @@ pub enum Statement {
     DropDatabase { name: Ident, if_exists: bool },
     DropWarehouse { name: Ident, if_exists: bool },
     Use { kind: UseKind, name: ObjectName },
-    Show { kind: ShowKind, like: Option<String> },
+    Show { kind: ShowKind, like: Option<String>, scope: ShowScope },
     ShowGrants(GrantsOf),
     DescribeTable(ObjectName),
     DescribeIntegration(Ident),

@@ -149,6 +149,7 @@ fn integration(c: &mut Cursor) -> Result<IntegrationDef, WarehouseError> {
         allowed: Vec::new(),
         blocked: Vec::new(),
         comment: None,
+        call_timeout_secs: None,
     };
     let mut enabled_seen = false;
     while !c.at_end() {
@@ -165,6 +166,7 @@ fn integration(c: &mut Cursor) -> Result<IntegrationDef, WarehouseError> {
             "API_ALLOWED_PREFIXES" => def.allowed = c.string_list()?,
             "API_BLOCKED_PREFIXES" => def.blocked = c.string_list()?,
             "COMMENT" => def.comment = Some(c.string()?),
+            "API_CALL_TIMEOUT" => def.call_timeout_secs = Some(crate::catalog::call_timeout(&c.value()?)?),
             "AZURE_TENANT_ID" | "AZURE_AD_APPLICATION_ID" | "GOOGLE_AUDIENCE" => {
                 return Err(WarehouseError::Unsupported(format!("API integration property {key}")))
             }
@@ -303,13 +305,8 @@ fn show(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     if c.eat("LIKE") {
         like = Some(c.string()?);
     }
-    if c.eat("IN") {
-        // `IN ACCOUNT | DATABASE x | SCHEMA x.y`: recpipe shows the session's scope or all.
-        while !c.at_end() {
-            c.next();
-        }
-    }
-    Ok(Statement::Show { kind, like })
+    let scope = super::task::show_scope(c, &format!("{kind:?}").to_uppercase())?;
+    Ok(Statement::Show { kind, like, scope })
 }
 
 fn describe(c: &mut Cursor) -> Result<Statement, WarehouseError> {

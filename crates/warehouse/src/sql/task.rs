@@ -90,29 +90,33 @@ pub fn alter_task(c: &mut Cursor) -> Result<Statement, WarehouseError> {
 /// After `SHOW [TERSE] TASKS`.
 pub fn show_tasks(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     let like = if c.eat("LIKE") { Some(c.string()?) } else { None };
-    let scope = if c.eat("IN") {
-        if c.eat("ACCOUNT") {
-            ShowScope::Account
-        } else if c.eat("DATABASE") {
-            if c.at_end() {
-                ShowScope::Default
-            } else {
-                ShowScope::Database(c.ident()?)
-            }
-        } else if c.eat("SCHEMA") {
-            if c.at_end() {
-                return Err(WarehouseError::Unsupported("SHOW TASKS IN SCHEMA without a name".into()));
-            }
-            ShowScope::Schema(c.object_name()?)
-        } else {
-            let n = c.object_name()?;
-            match n.0.len() {
-                1 => ShowScope::Database(n.0[0].clone()),
-                _ => ShowScope::Schema(n),
-            }
-        }
-    } else {
-        ShowScope::Default
-    };
+    let scope = show_scope(c, "TASKS")?;
     Ok(Statement::ShowTasks { like, scope })
+}
+
+/// `[IN ACCOUNT | DATABASE [db] | SCHEMA schema | name]` after `SHOW <what> [LIKE ...]`.
+pub fn show_scope(c: &mut Cursor, what: &str) -> Result<ShowScope, WarehouseError> {
+    if !c.eat("IN") {
+        return Ok(ShowScope::Default);
+    }
+    Ok(if c.eat("ACCOUNT") {
+        ShowScope::Account
+    } else if c.eat("DATABASE") {
+        if c.at_end() {
+            ShowScope::Default
+        } else {
+            ShowScope::Database(c.ident()?)
+        }
+    } else if c.eat("SCHEMA") {
+        if c.at_end() {
+            return Err(WarehouseError::Unsupported(format!("SHOW {what} IN SCHEMA without a name")));
+        }
+        ShowScope::Schema(c.object_name()?)
+    } else {
+        let n = c.object_name()?;
+        match n.0.len() {
+            1 => ShowScope::Database(n.0[0].clone()),
+            _ => ShowScope::Schema(n),
+        }
+    })
 }

@@ -166,3 +166,60 @@ async fn arrow_results_come_in_partitions_of_whole_batches() {
         "statement": "select 1", "parameters": {"QUERY_RESULT_FORMAT": "parquet"}}))).await;
     assert!(st.is_client_error() && v["message"].as_str().unwrap().contains("QUERY_RESULT_FORMAT \"parquet\""), "{st} {v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_are_refused_with_413_before_parsing() {
+    let f = fixture();
+    let token = f.wh.issue_token("ADMIN", "ACCOUNTADMIN").unwrap().token;
+    let app = router(ApiState::new(f.wh.clone(), ApiConfig::default()));
+    // 11 MB of statement text: over the 10 MiB cap, refused in the SQL API's error shape.
+    let big = json!({"statement": format!("select '{}'", "x".repeat(11_000_000))});
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(big.clone())).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("larger than the limit of 10485760 bytes"), "{v}");
+    // Without a Content-Length header, the body is cut off at the cap all the same.
+    let req = Request::builder().method("POST").uri("/api/v2/statements").header("authorization", format!("Bearer {token}")).body(Body::from(big.to_string())).unwrap();
+    assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let (st, _) = call(&app, "POST", "/session/v1/login-request", None, Some(big)).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    // A body that is not JSON is a 400 saying so; one under the cap runs.
+    let req = Request::builder().method("POST").uri("/api/v2/statements").header("authorization", format!("Bearer {token}")).body(Body::from("{nope")).unwrap();
+    assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({"statement": format!("select length('{}') as n", "x".repeat(1_000_000))}))).await;
+    assert_eq!((st, &v["data"][0][0]), (StatusCode::OK, &json!("1000000")), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_binding_type_binds_and_others_are_refused() {
+    let f = fixture();
+    let token = f.wh.issue_token("ADMIN", "ACCOUNTADMIN").unwrap().token;
+    let app = router(ApiState::new(f.wh.clone(), ApiConfig::default()));
+    let cases = [
+        ("FIXED", "-12", "? = -12"),
+        ("REAL", "2.5e1", "? = 25.0"),
+        ("TEXT", "it's", "? = 'it''s'"),
+        // Snowflake's lexer reads `\\` as one backslash: the text is DuckDB's `\xCA\xFE`.
+        ("BINARY", "cafe", "? = '\\\\xCA\\\\xFE'::binary"),
+        ("BOOLEAN", "true", "? = true"),
+        ("DATE", "2024-05-01", "? = '2024-05-01'::date"),
+        ("DATE", "86400000", "? = '1970-01-02'::date"),
+        ("TIME", "3723000000000", "? = '01:02:03'::time"),
+        ("TIMESTAMP_NTZ", "1000000000", "? = '1970-01-01 00:00:01'::timestamp_ntz"),
+        ("TIMESTAMP_LTZ", "2024-05-01 10:00:00+00", "? = '2024-05-01 10:00:00+00'::timestamp_ltz"),
+        ("TIMESTAMP_TZ", "0 1560", "? = '1970-01-01 00:00:00+00'::timestamp_tz"),
+    ];
+    for (ty, value, test) in cases {
+        let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({
+            "statement": format!("select {test} as ok"), "bindings": {"1": {"type": ty, "value": value}}}))).await;
+        assert_eq!((st, &v["data"][0][0]), (StatusCode::OK, &json!("true")), "{ty} {value}: {v}");
+    }
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({
+        "statement": "select ?", "bindings": {"1": {"type": "VARIANT", "value": "{}"}}}))).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let msg = v["message"].as_str().unwrap();
+    assert!(msg.contains("unsupported binding type 'VARIANT'") && msg.contains("FIXED, REAL, TEXT"), "{msg}");
+    // A negative number cannot turn `1-?` into a comment.
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token), Some(json!({
+        "statement": "select 1-? as n", "bindings": {"1": {"type": "FIXED", "value": "-1"}}}))).await;
+    assert_eq!((st, &v["data"][0][0]), (StatusCode::OK, &json!("2")), "{v}");
+}

@@ -162,7 +162,7 @@ fn https_functions_verify_the_server() {
 
 /// `create database d` and an integration `i` admitting `{base}/`, whose role `ROLE` trusts
 /// the integration's IAM user with its external id (the lab's trust step done).
-fn trusted_integration(f: &Fixture, s: &mut warehouse::Session, base: &str) {
+pub(crate) fn trusted_integration(f: &Fixture, s: &mut warehouse::Session, base: &str) {
     let account = f.iam.account_id().to_string();
     run(s, "create database d");
     run(s, &format!("create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::{account}:role/{ROLE}' api_allowed_prefixes = ('{base}/')"));

@@ -29,8 +29,10 @@ fn loads_csv_and_dat_files_and_reloads_atomically() {
     // A malformed file names the file and line and leaves the loaded tables as they were.
     std::fs::write(dir.path().join("ratings.csv"), "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,x,3.5,964981247\n").unwrap();
     let e = warehouse::load::load_movielens(&f.wh, dir.path(), &|_, _, _| {}).unwrap_err().to_string();
-    assert!(e.contains("ratings.csv:3") && e.contains("movieId 'x'"), "{e}");
+    assert!(e.contains("ratings.csv:3: movieId is not an integer"), "{e}");
     assert_eq!(count(&f, "ratings"), 3);
+    let r = run(&mut f.admin(), "show tables in schema movielens.public");
+    assert_eq!(col(&r, 1), vec![Some("MOVIES".to_string()), Some("RATINGS".to_string())], "a failed load leaves no other table");
 
     // ml-1m's `::` files; a reload replaces both tables.
     let one_m = tempfile::tempdir().unwrap();

@@ -1,11 +1,13 @@
 //! Integration tests of the warehouse crate: SQL surface, grants, integrations, the calling
-//! side of external functions against a loopback test service, the SQL API, tasks.
+//! side of external functions against a loopback test service, the SQL API, tasks, and
+//! how calls to a failing remote end (deadline, refused connections, cancellation).
 
 mod allowlist;
 mod api;
 mod connector;
 mod extfn;
 mod load;
+mod retries;
 mod sql_surface;
 mod support;
 mod tasks;

@@ -266,3 +266,38 @@ fn flatten_turns_arrays_and_objects_into_rows() {
         assert!(e.contains(named), "{sql}: {e}");
     }
 }
+
+#[test]
+fn ddl_status_names_the_object_and_show_tables_has_times_and_scopes() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create database movielens");
+    run(&mut s, "create database other");
+    let r = run(&mut s, "create or replace table movielens.public.big as select 1 as a");
+    assert_eq!(r.rows[0][0].as_deref(), Some("Table BIG successfully created."));
+    run(&mut s, "create table other.public.elsewhere (a int)");
+
+    // A new session has no current database: a qualified schema scope works; without IN, the
+    // whole account.
+    let mut s = f.admin();
+    let r = run(&mut s, "show tables in schema movielens.public");
+    assert_eq!(col(&r, 1), vec![Some("BIG".to_string())]);
+    assert_eq!(r.get(0, "database_name"), Some("MOVIELENS"));
+    let created = r.get(0, "created_on").unwrap().to_string();
+    assert!(time::PrimitiveDateTime::parse(&created[..19], time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).is_ok(), "created_on '{created}'");
+    let r = run(&mut s, "show tables");
+    assert_eq!(col(&r, 1), vec![Some("BIG".to_string()), Some("ELSEWHERE".to_string())]);
+    let r = run(&mut s, "show tables in database other");
+    assert_eq!(col(&r, 1), vec![Some("ELSEWHERE".to_string())]);
+    let e = fails(&mut s, "show tables in schema public").to_string();
+    assert!(e.contains("does not have a current database"), "{e}");
+    assert!(matches!(fails(&mut s, "show tables in database nowhere"), WarehouseError::NotFound { .. }));
+
+    // The time is kept: a later `show` gives the same one; with a current database, its tables.
+    run(&mut s, "use database movielens");
+    let r = run(&mut s, "show tables");
+    assert_eq!(col(&r, 1), vec![Some("BIG".to_string())]);
+    assert_eq!(r.get(0, "created_on"), Some(created.as_str()));
+    let r = run(&mut s, "show schemas in database other");
+    assert_eq!(col(&r, 1), vec![Some("PUBLIC".to_string())]);
+}
