@@ -139,7 +139,7 @@ pub async fn submit(
 /// Runs a request in the connection's session and records the outcome under `qid`.
 fn run(st: &ConnectorState, qid: &str, conn: &ConnSession, body: QueryBody) {
     let mut s = conn.session.lock().unwrap_or_else(|p| p.into_inner());
-    st.queries.set_interrupt(qid, Warehouse::interrupt_handle(&s));
+    st.queries.set_interrupt(qid, Warehouse::interrupt_handle(&s), Warehouse::cancel_handle(&s));
     s.set_arrow_results(true);
     let (state, type_id) = execute(st, &mut s, &body).unwrap_or_else(|e| (S::Failed(Arc::new(e)), kind::MISC));
     if let Err(e) = conn.save_context(&s) {

@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn numbered_markers_and_nulls() {
-        let toks = bound("select :2, $1", serde_json::json!({"1": {"type": "FIXED", "value": null}, "2": {"type": "TEXT", "value": "b"}})).unwrap();
+        let toks = bound("select $2, $1", serde_json::json!({"1": {"type": "FIXED", "value": null}, "2": {"type": "TEXT", "value": "b"}})).unwrap();
         assert_eq!(toks[1..], [Tok::Str("b".into()), Tok::Op(",".into()), Tok::Word("NULL".into())]);
     }
 }

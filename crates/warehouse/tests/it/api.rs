@@ -180,8 +180,6 @@ async fn oversized_bodies_are_refused_with_413_before_parsing() {
     // Without a Content-Length header, the body is cut off at the cap all the same.
     let req = Request::builder().method("POST").uri("/api/v2/statements").header("authorization", format!("Bearer {token}")).body(Body::from(big.to_string())).unwrap();
     assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let (st, _) = call(&app, "POST", "/session/v1/login-request", None, Some(big)).await;
-    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
     // A body that is not JSON is a 400 saying so; one under the cap runs.
     let req = Request::builder().method("POST").uri("/api/v2/statements").header("authorization", format!("Bearer {token}")).body(Body::from("{nope")).unwrap();
     assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
