@@ -53,15 +53,15 @@ impl Session {
         let cat = self.wh.catalog();
         Ok(match kind {
             ShowKind::Databases => {
-                let rows = cat
-                    .databases()?
-                    .into_iter()
-                    .filter(|d| like(&pat, &d.0))
-                    .map(|(name, _, owner, created)| {
-                        let current = self.database.as_ref().is_some_and(|c| c.as_str() == name);
-                        vec![s(ts(created)), s(name), s("N"), s(if current { "Y" } else { "N" }), s(""), s(owner), s(""), s(""), s("1")]
-                    })
-                    .collect();
+                let mut rows = Vec::new();
+                for (name, _, owner, created) in cat.databases()? {
+                    // Like Snowflake, a role sees only the databases holding something it may see.
+                    if !like(&pat, &name) || self.visible_schemas(&Ident::quoted(&name))?.is_empty() {
+                        continue;
+                    }
+                    let current = self.database.as_ref().is_some_and(|c| c.as_str() == name);
+                    rows.push(vec![s(ts(created)), s(name), s("N"), s(if current { "Y" } else { "N" }), s(""), s(owner), s(""), s(""), s("1")]);
+                }
                 QueryResult::table(&["created_on", "name", "is_default", "is_current", "origin", "owner", "comment", "options", "retention_time"], rows)
             }
             ShowKind::Schemas | ShowKind::Tables => self.show_duck(kind, &pat, scope)?,

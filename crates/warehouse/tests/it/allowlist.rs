@@ -163,6 +163,9 @@ fn information_schema_lists_only_what_the_role_may_see() {
     assert_eq!(names(&mut bob, schemata), ["PUBLIC"]);
     assert_eq!(col(&run(&mut bob, "show schemas"), 1), [Some("PUBLIC".to_string())]);
     assert_eq!(col(&run(&mut bob, "show tables"), 1), [Some("SINK".to_string())]);
+    run(&mut admin, "create database other; create table other.public.o (x int); use schema d.public");
+    assert!(col(&run(&mut admin, "show databases"), 1).contains(&Some("OTHER".to_string())));
+    assert_eq!(col(&run(&mut bob, "show databases"), 1), [Some("D".to_string())]);
     let r = run(&mut bob, "select count(*) from information_schema.tables t join information_schema.columns c on c.table_name = t.table_name where t.table_name = 'T'");
     assert_eq!(r.rows[0][0].as_deref(), Some("0"));
 
