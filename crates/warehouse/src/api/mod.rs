@@ -3,7 +3,7 @@
 
 mod statements;
 pub(crate) mod store;
-mod wire;
+pub(crate) mod wire;
 
 pub(crate) use wire::ASYNC_MESSAGE;
 

@@ -52,9 +52,9 @@ fn partitions(n: usize, per: usize) -> Vec<std::ops::Range<usize>> {
     (0..n).step_by(per.max(1)).map(|s| s..(s + per.max(1)).min(n)).collect()
 }
 
-/// Arrow partitions: runs of whole batches (indices into `batches`) of at least `per` rows each,
-/// the last one possibly smaller; one empty partition for an empty result.
-fn arrow_partitions(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<usize>> {
+/// Runs of whole batches (indices into `batches`) of at least `per` rows each, the last one
+/// possibly smaller; none for no batches. The connector's result chunks are these runs too.
+pub(crate) fn batch_runs(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let (mut start, mut rows) = (0, 0);
     for (i, b) in batches.iter().enumerate() {
@@ -64,8 +64,17 @@ fn arrow_partitions(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<
             (start, rows) = (i + 1, 0);
         }
     }
-    if start < batches.len() || out.is_empty() {
+    if start < batches.len() {
         out.push(start..batches.len());
+    }
+    out
+}
+
+/// Arrow partitions: [`batch_runs`], and one empty partition for an empty result.
+fn arrow_partitions(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = batch_runs(batches, per);
+    if out.is_empty() {
+        out.push(0..batches.len());
     }
     out
 }

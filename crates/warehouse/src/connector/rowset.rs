@@ -191,21 +191,10 @@ impl Wire {
     }
 }
 
-/// Runs of whole batches of at least `per` rows each (the last may be smaller).
+/// Runs of whole batches of at least `per` rows each (the last may be smaller), as the SQL
+/// API partitions Arrow results.
 pub fn chunks(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut rows) = (0, 0);
-    for (i, b) in batches.iter().enumerate() {
-        rows += b.num_rows();
-        if rows >= per.max(1) {
-            out.push(start..i + 1);
-            (start, rows) = (i + 1, 0);
-        }
-    }
-    if start < batches.len() {
-        out.push(start..batches.len());
-    }
-    out
+    crate::api::wire::batch_runs(batches, per)
 }
 
 /// String rows as JSON `rowset`: booleans as Snowflake writes them (`1`/`0`).
