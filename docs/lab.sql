@@ -62,7 +62,7 @@ select * from user_movie_recommendations limit 10;
 
 -- step: deploy (the endpoint is Creating at first; `recpipe endpoints wait movielens-model-v1`)
 -- (trim: `::varchar` of a VARIANT string keeps its JSON quotes in recpipe today)
-select deploy_model('movielens-model-v1', trim(describe_job('${JOB}'):ModelArtifacts.S3ModelArtifacts::varchar, '"'));
+select deploy_model('movielens-model-v1', describe_job('${JOB}'):ModelArtifacts.S3ModelArtifacts::varchar);
 
 -- step: invoke (once the endpoint is InService)
 create or replace table no_ratings (userid float, movieid float);

@@ -37,7 +37,7 @@ pub struct GatewayArgs {
     auth_samples: usize,
     /// Print one JSON object.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 struct Creds {
@@ -187,15 +187,12 @@ pub fn run(a: GatewayArgs) -> anyhow::Result<()> {
     let (a50, a99) = (pct(&auth, 0.5) as f64 / 1000.0, pct(&auth, 0.99) as f64 / 1000.0);
     let ratio = rps / TARGET_RPS;
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({
+        super::print_json(serde_json::json!({
                 "rows_per_request": a.rows, "connections": a.connections, "seconds": elapsed, "requests": requests, "errors": errors,
                 "requests_per_second": rps, "target_requests_per_second": TARGET_RPS, "ratio_to_target": ratio,
                 "latency_us": {"p50": pct(&lat, 0.5), "p99": pct(&lat, 0.99)},
                 "auth_latency_us": {"p50": a50, "p99": a99},
-            })
-        );
+            }));
     } else {
         println!("{requests} signed batches of {} rows over {} connections in {elapsed:.2} s ({errors} errors)", a.rows, a.connections);
         println!("{rps:.0} requests/s through the gateway; target {TARGET_RPS:.0} on 2 cores: {ratio:.2}x");

@@ -55,12 +55,50 @@ pub struct TrainArgs {
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    let json = match &cmd {
+        BenchCommand::Train(a) => a.json,
+        BenchCommand::Serve(a) => a.json,
+        BenchCommand::Gateway(a) => a.json,
+        BenchCommand::Warehouse(a) => a.json,
+    };
+    if !json {
+        let m = Machine::read();
+        println!("machine: nproc {}, {}", m.nproc, m.cpu);
+    }
     match cmd {
         BenchCommand::Train(a) => bench_train(a),
         BenchCommand::Serve(a) => crate::bench::serve::run(a),
         BenchCommand::Gateway(a) => crate::bench::gateway::run(a),
         BenchCommand::Warehouse(a) => crate::bench::warehouse::run(a),
     }
+}
+
+/// The machine a figure was measured on: a figure is compared only with one from the same machine.
+pub struct Machine {
+    /// Cores this process may run on (`nproc`).
+    pub nproc: usize,
+    /// The CPU's model name (`/proc/cpuinfo`), or `unknown CPU`.
+    pub cpu: String,
+}
+
+impl Machine {
+    pub fn read() -> Machine {
+        let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+            .unwrap_or_else(|| "unknown CPU".into());
+        Machine { nproc, cpu }
+    }
+}
+
+/// Prints a benchmark's one JSON object, with the machine it ran on under `"machine"`.
+pub fn print_json(mut v: serde_json::Value) {
+    let m = Machine::read();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("machine".into(), serde_json::json!({"nproc": m.nproc, "cpu": m.cpu}));
+    }
+    println!("{v}");
 }
 
 /// Peak resident set size of this process, from /proc (Linux), in bytes.
@@ -113,7 +151,7 @@ fn bench_train(a: TrainArgs) -> anyhow::Result<()> {
     let cv = model.summary.cv.as_ref().map(|c| c.mean);
     let peak = peak_rss_bytes();
     if a.json {
-        let v = serde_json::json!({
+        print_json(serde_json::json!({
             "ratings": ratings.len(),
             "users": ratings.n_users(),
             "items": ratings.n_items(),
@@ -125,8 +163,7 @@ fn bench_train(a: TrainArgs) -> anyhow::Result<()> {
             "ndcg_at_10": cv.map(|m| m.ndcg_at_10),
             "seconds": {"load": load, "cv": timings.cv, "fit": timings.fit, "topn": topn, "total": total},
             "peak_rss_bytes": peak,
-        });
-        println!("{v}");
+        }));
         return Ok(());
     }
     println!("ratings {}  users {}  items {}", ratings.len(), ratings.n_users(), ratings.n_items());

@@ -39,7 +39,7 @@ pub struct ServeArgs {
     seconds: f64,
     /// Print one JSON object.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Sign the requests with SigV4 (service `sagemaker`) by AWS_ACCESS_KEY_ID /
     /// AWS_SECRET_ACCESS_KEY in AWS_REGION (default us-east-1), as the control plane's runtime
     /// route wants. Every request has the same body, so one signature serves the whole run.
@@ -219,16 +219,13 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     let rps = tally.requests as f64 / elapsed;
     let pps = rps * a.rows as f64;
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({
+        super::print_json(serde_json::json!({
                 "rows_per_request": a.rows, "connections": a.connections, "seconds": elapsed,
                 "requests": tally.requests, "errors": tally.errors,
                 "requests_per_second": rps, "predictions_per_second": pps,
                 "latency_us": {"p50": pct(0.5), "p99": pct(0.99), "max": lat.last().copied().unwrap_or(0)},
                 "cpu_seconds": tally.cpu_seconds,
-            })
-        );
+            }));
     } else {
         println!(
             "{} requests of {} rows over {} connections in {elapsed:.2} s ({} errors)",

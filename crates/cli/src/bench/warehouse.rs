@@ -35,7 +35,7 @@ pub struct WarehouseArgs {
     json_rows: usize,
     /// Print one JSON object.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 fn one(s: &mut Session, sql: &str) -> anyhow::Result<QueryResult> {
@@ -114,16 +114,13 @@ pub fn run(a: WarehouseArgs) -> anyhow::Result<()> {
     let json_all_secs = a.read_rows as f64 / json_rps;
 
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({
+        super::print_json(serde_json::json!({
                 "extfn": {"rows": a.extfn_rows, "seconds": extfn_secs, "rows_per_second": extfn_rps,
                           "target_rows_per_second": TARGET_ROWS_PER_SECOND, "ratio_to_target": extfn_rps / TARGET_ROWS_PER_SECOND},
                 "read": {"rows": a.read_rows, "table_create_seconds": create_secs, "arrow_seconds": arrow_secs, "arrow_rows_per_second": arrow_rps,
                          "json_rows": json_rows, "json_seconds": json_secs, "json_rows_per_second": json_rps,
                          "json_seconds_for_all_rows_extrapolated": json_all_secs, "arrow_speedup_over_json": arrow_rps / json_rps},
-            })
-        );
+            }));
     } else {
         println!(
             "external function: {} rows in {extfn_secs:.2} s = {extfn_rps:.0} rows/s (signed batches through the gateway's invoke route); target {TARGET_ROWS_PER_SECOND:.0}: {:.2}x",

@@ -1,6 +1,7 @@
 //! Integration tests of the `recpipe` binary: real processes, real loopback HTTP.
 
 mod aws_deploy;
+mod bench_machine;
 mod container_image;
 mod broken_pipe;
 mod container_serve;

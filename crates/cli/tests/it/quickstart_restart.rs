@@ -117,8 +117,8 @@ fn a_quickstart_data_directory_comes_back_with_recpipe_up() {
 
     // describe_job in SageMaker's names; ::varchar gives the bare string.
     let out = sql(&dir, &format!("use role sysadmin; use schema movielens.public; select describe_job('{job}'):TrainingJobStatus::varchar as s, describe_job('{job}'):ModelArtifacts.S3ModelArtifacts::varchar as url")).unwrap();
-    // (`::varchar` of a VARIANT string still keeps its JSON quotes; one layer is taken off here.)
-    let cells: Vec<String> = last_rows(&out)[0].split(',').map(|c| c.trim_matches('"').to_string()).collect();
+    // `::varchar` of a VARIANT string is the bare string, as in Snowflake (no JSON quotes).
+    let cells: Vec<String> = last_rows(&out)[0].split(',').map(str::to_string).collect();
     let expected_url = d["ModelArtifacts"]["S3ModelArtifacts"].as_str().unwrap();
     assert_eq!(cells, ["Completed", expected_url], "{out}");
 

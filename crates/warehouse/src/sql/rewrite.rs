@@ -307,11 +307,13 @@ pub fn rewrite_expr(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, 
             }
             Tok::Bind(b) => out.push_str(&b.replace(':', "$")),
             Tok::Op(o) if o == ":" && matches!(next, Some(Tok::Word(_)) | Some(Tok::Quoted(_))) => {
-                // `expr:key.sub[0]` → `(expr->'$.key.sub[0]')`
+                // `expr:key.sub[0]` → `(expr->'$.key.sub[0]')`. Cast to a scalar type, the element
+                // is read as text (`->>`), as Snowflake casts a VARIANT string without its quotes.
                 let (path, j) = json_path(toks, i + 1)?;
+                let op = if scalar_cast_follows(toks, j) { "->>" } else { "->" };
                 out.truncate(out.trim_end().len());
                 out.insert(primary_start, '(');
-                out.push_str(&format!("->{})", literal(&path)));
+                out.push_str(&format!("{op}{})", literal(&path)));
                 i = j;
                 continue;
             }
@@ -393,6 +395,15 @@ fn values_extent(toks: &[Token], values: usize, parens: &HashMap<usize, usize>) 
         }
     }
     (last, cols.max(1))
+}
+
+/// True when `toks[at..]` is `::T` with `T` a type that is not VARIANT/OBJECT/ARRAY.
+fn scalar_cast_follows(toks: &[Token], at: usize) -> bool {
+    let Some(Tok::Word(w)) = toks.get(at + 1).map(|t| &t.tok).filter(|_| toks.get(at).is_some_and(|t| t.tok.is_op("::"))) else {
+        return false;
+    };
+    let up = w.to_uppercase();
+    !matches!(up.as_str(), "VARIANT" | "OBJECT" | "ARRAY" | "JSON")
 }
 
 /// Reads `key(.key|[n])*` from `i`; returns the JSON path `$.key...` and the next index.

@@ -138,7 +138,8 @@ fn rewriter_folds_names_and_translates_types() {
 
 #[test]
 fn rewriter_handles_variant_paths_and_functions() {
-    assert_eq!(rw("select v:a.b[0]::int from t"), "SELECT (V->'$.a.b[0]')::BIGINT FROM T");
+    assert_eq!(rw("select v:a.b[0]::int from t"), "SELECT (V->>'$.a.b[0]')::BIGINT FROM T");
+    assert_eq!(rw("select v:a::varchar, v:a::variant from t"), "SELECT (V->>'$.a')::VARCHAR, (V->'$.a')::JSON FROM T");
     assert_eq!(rw("select t.v:Key from t"), "SELECT (T.V->'$.Key') FROM T");
     assert_eq!(rw("select parse_json('[1]'), to_variant(1), current_role()"), "SELECT JSON ('[1]'), TO_JSON (1), 'SYSADMIN'");
     assert_eq!(

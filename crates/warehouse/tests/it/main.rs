@@ -4,6 +4,7 @@
 
 mod allowlist;
 mod api;
+mod conformance;
 mod connector;
 mod extfn;
 mod load;

@@ -26,6 +26,10 @@ fn lab_flow_objects_and_dialect() {
     assert_eq!(r.rows[0][1].as_deref(), Some("[1,2,3]"));
     let r = run(&mut s, "select top_10_recommendations:a.b::int from movielens.public.user_movie_recommendations where userid = 2");
     assert_eq!(r.rows[0][0].as_deref(), Some("7"));
+    // A scalar cast of a VARIANT path reads the value: a string without its JSON quotes.
+    let r = run(&mut s, "select v:s::varchar, v:s, v:n::number, v:f::float, v:missing::varchar, v:o::variant from (select parse_json('{\"s\": \"s3://b/k\", \"n\": 7, \"f\": 1.5, \"o\": {\"k\": \"v\"}}') as v)");
+    let row: Vec<Option<&str>> = r.rows[0].iter().map(|c| c.as_deref()).collect();
+    assert_eq!(row, [Some("s3://b/k"), Some("\"s3://b/k\""), Some("7"), Some("1.5"), None, Some("{\"k\":\"v\"}")]);
     // '1' into FLOAT, comma joins, three-part names, quoted case kept.
     run(&mut s, "create or replace table no_ratings (userid float, movieid float)");
     run(&mut s, "insert into no_ratings (userid, movieid) values ('1', '10'), ('2', '11')");
