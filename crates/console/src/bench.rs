@@ -72,7 +72,7 @@ const PASSWORD: &str = "Bench-passw0rd";
 
 pub async fn run(a: &BenchArgs) -> Result<Vec<Timing>, String> {
     let setup = format!(
-        "create database movielens; create schema movielens.public; create table movielens.public.ratings (userid int, movieid int, rating float); \
+        "create database movielens; create table movielens.public.ratings (userid int, movieid int, rating float); \
          create user bench password = '{PASSWORD}' default_role = sysadmin; grant role sysadmin to user bench"
     );
     let w = world(&setup).await?;
