@@ -3,6 +3,7 @@
 
 mod aws;
 mod bench;
+mod console;
 mod datagen;
 mod pipe;
 mod progress;
@@ -70,6 +71,8 @@ enum Command {
     Quickstart(quickstart::QuickstartArgs),
     /// SQL against the warehouse (SnowSQL-like): interactive, -f FILE or -q "SQL".
     Sql(sql::SqlArgs),
+    /// Print (and on a desktop open) the web console's URL on the running server.
+    Console(console::ConsoleArgs),
     /// Log in to the warehouse's SQL API; the token is saved for `recpipe sql`.
     Login(sql::login::LoginArgs),
     /// Load data sets into the warehouse.
@@ -121,6 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Quickstart(args) => quickstart::run(args),
         Command::Sql(args) => sql::run(args),
         Command::Login(args) => sql::login::run_login(args),
+        Command::Console(args) => console::run(args),
         Command::Load(cmd) => sql::login::run_load(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Up(args) => up::run(args),

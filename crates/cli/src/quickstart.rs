@@ -153,6 +153,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<()> {
         anyhow::Ok((server, base_url, serving))
     })?;
     println!("recpipe quickstart: server on {base_url}, data directory {}", data_dir.display());
+    println!("console: {base_url}/console/ (user ADMIN, the password printed above)");
 
     let token = server.warehouse.issue_token(warehouse::ADMIN_USER, "ACCOUNTADMIN")?.token;
     let mut story = Story { sql: SqlClient::new(&base_url, &token)?, vars: HashMap::new(), phases: vec![("server", t.elapsed())], log: None };
@@ -166,7 +167,7 @@ pub fn run(a: QuickstartArgs) -> anyhow::Result<()> {
                     let _in_runtime = rt.enter();
                     server::up::shutdown_signal()
                 };
-                println!("\nthe server keeps running on {base_url}; Ctrl-C stops it");
+                println!("\nthe server keeps running on {base_url} (console: {base_url}/console/); Ctrl-C stops it");
                 rt.block_on(stop);
             }
         }
@@ -431,6 +432,7 @@ fn print_summary(story: &Story, s: &Summary, base_url: &str, data_dir: &Path, to
     println!("  {:<28} {:>7.2} s", "total", total.as_secs_f64());
     println!("{} predictions from SQL; endpoint {} (SigV4, service sagemaker)", s.predictions, s.endpoint);
     let port = base_url.rsplit(':').next().unwrap_or_default();
+    println!("the web console (jobs, learning curves, endpoints, recommendations, a SQL worksheet): {base_url}/console/");
     println!("continue by hand:");
     println!("  recpipe up --data-dir {}        # the same cloud again, on port {port} (kept in {})", data_dir.display(), crate::up::ListenFile::NAME);
     println!("  recpipe login --data-dir {}        # user ADMIN, the password printed at the start", data_dir.display());

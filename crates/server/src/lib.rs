@@ -3,7 +3,7 @@
 //! only parses arguments and calls [`up::run`] (or [`open_with`] + [`app`] in-process). Like the
 //! CLI, this crate reports failures with `anyhow`: it is the top of the dependency graph.
 //!
-//! Each part plugs in with one line in [`app`]. No part is mounted behind a verification layer:
+//! Each part plugs in with one line in [`app`] (the web console at `/console/` too). No part is mounted behind a verification layer:
 //! every handler that needs a caller takes `awsapi::Authenticated<Service>`, which verifies SigV4
 //! for its service, and authorises each action with `awsapi::authorize`.
 //!
@@ -42,6 +42,8 @@ pub struct Server {
     pub warehouse: warehouse::Warehouse,
     /// Folders besides `<data_dir>/imports` the SQL API's loader may read (`up --load-dir`).
     pub load_dirs: Vec<PathBuf>,
+    /// The gateway's newest access-log lines, for the web console.
+    pub access_tail: webconsole::AccessTail,
 }
 
 /// Opens `<data_dir>` (creating it), `state.db`, IAM (creating the admin user and writing
@@ -52,6 +54,15 @@ pub async fn open(data_dir: &Path, base_url: &str) -> anyhow::Result<Server> {
 
 /// [`open`] with the gateway's access log going to `access_log`.
 pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -> anyhow::Result<Server> {
+    // The access log also feeds the console's gateway page.
+    let access_tail = webconsole::AccessTail::default();
+    let access_log = {
+        let tail = access_tail.clone();
+        AccessLog::custom(move |line| {
+            access_log.write(line);
+            tail.push(line);
+        })
+    };
     std::fs::create_dir_all(data_dir.join("buckets")).with_context(|| format!("creating {}", data_dir.display()))?;
     let db = data_dir.join("state.db");
     let iam = Arc::new(Iam::open(&db).with_context(|| format!("opening {}", db.display()))?);
@@ -86,7 +97,7 @@ pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -
     let gateway = Gateway::new(iam.clone(), Store::open(&db)?, sagemaker, settings, access_log)?;
     let sagemaker_api = mlplane::api::api_router(plane.clone());
     let sagemaker_runtime = mlplane::runtime::runtime_router(plane.clone());
-    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse, load_dirs: Vec::new() })
+    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse, load_dirs: Vec::new(), access_tail })
 }
 
 /// The tables a training call names, resolved by the warehouse in the caller's context.
@@ -111,4 +122,9 @@ pub fn app(s: &Server) -> Router {
         .merge(warehouse::api::router(warehouse::api::ApiState::new(s.warehouse.clone(), warehouse::api::ApiConfig { load_dirs: s.load_dirs.clone(), ..Default::default() })))
         .merge(root::router(gateway::query_api::router(s.iam.clone()), s.sagemaker_api.clone()))
         .merge(warehouse::connector::router(warehouse::connector::ConnectorState::new(s.warehouse.clone(), Default::default())))
+        .merge(webconsole::router(webconsole::Console::with_gateway(
+            s.warehouse.clone(),
+            s.mlplane.clone(),
+            Some(webconsole::GatewayView { gateway: s.gateway.clone(), base_url: s.gateway.settings.base_url.clone(), tail: s.access_tail.clone() }),
+        )))
 }

@@ -32,6 +32,7 @@ pub async fn serve(
     use std::io::Write;
     let mut out = std::io::stdout();
     let _ = writeln!(out, "recpipe listening on {base_url}");
+    let _ = writeln!(out, "console: {base_url}/console/ (sign in as a warehouse user)");
     let _ = writeln!(out, "data directory {} (account {}, region {})", server.data_dir.display(), server.iam.account_id(), server.iam.region());
     let _ = writeln!(out, "admin credentials in {} (profile recpipe)", server.data_dir.join("credentials").display());
     let _ = out.flush();

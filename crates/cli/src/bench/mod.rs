@@ -1,6 +1,7 @@
 //! `recpipe bench`: measurements, not tests. `bench train` runs the container's training
 //! pipeline in-process on a ratings file and reports phase timings and peak memory.
 
+pub mod console;
 pub mod gateway;
 pub mod serve;
 pub mod warehouse;
@@ -24,6 +25,8 @@ pub enum BenchCommand {
     /// Rows per second through a trivial external function, and reading a ratings table
     /// through the SQL API (Arrow partitions against the JSON form).
     Warehouse(crate::bench::warehouse::WarehouseArgs),
+    /// Render times of the web console's job page (folds x epochs curves) and jobs list.
+    Console(crate::bench::console::ConsoleArgs),
 }
 
 #[derive(Args)]
@@ -70,6 +73,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Serve(a) => crate::bench::serve::run(a),
         BenchCommand::Gateway(a) => crate::bench::gateway::run(a),
         BenchCommand::Warehouse(a) => crate::bench::warehouse::run(a),
+        BenchCommand::Console(a) => crate::bench::console::run(a),
     }
 }
 

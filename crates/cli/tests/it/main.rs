@@ -4,6 +4,7 @@ mod aws_deploy;
 mod bench_machine;
 mod container_image;
 mod broken_pipe;
+mod console_browser;
 mod container_serve;
 mod container_train;
 mod gateway_up;
