@@ -28,6 +28,6 @@ pub fn run(a: ConsoleArgs) -> anyhow::Result<()> {
         let (mean, p50, p95, max) = t.summary();
         println!("{:<78} {mean:>9.3} {p50:>9.3} {p95:>9.3} {max:>9.3}", t.what);
     }
-    println!("({} renders each; {} cores)", a.iterations, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!("({} renders each)", a.iterations);
     Ok(())
 }

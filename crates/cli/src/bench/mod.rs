@@ -63,6 +63,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Serve(a) => a.json,
         BenchCommand::Gateway(a) => a.json,
         BenchCommand::Warehouse(a) => a.json,
+        BenchCommand::Console(_) => false,
     };
     if !json {
         let m = Machine::read();
