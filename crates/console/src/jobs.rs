@@ -133,14 +133,23 @@ fn not_found(s: &crate::auth::ConsoleSession, name: &str) -> Response {
     (StatusCode::NOT_FOUND, shell(&p, notice(&format!("Training job {name} does not exist or your role may not see it.")))).into_response()
 }
 
+/// The job the signed-in role may see, with its log; a 404 page otherwise.
+async fn job_and_log(c: &Console, s: &crate::auth::ConsoleSession, name: String) -> Result<(JobRow, String), Response> {
+    match visible_job(c, s.role(), name.clone()).await? {
+        Some(job) => {
+            let log = read_log(c, &job.name).await;
+            Ok((job, log))
+        }
+        None => Err(not_found(s, &name)),
+    }
+}
+
 /// `GET /console/jobs/<name>`.
 pub async fn job(State(c): State<Console>, SignedIn(s): SignedIn, Path(name): Path<String>) -> Response {
-    let job = match visible_job(&c, s.role(), name.clone()).await {
-        Ok(Some(j)) => j,
-        Ok(None) => return not_found(&s, &name),
+    let (job, log) = match job_and_log(&c, &s, name).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let log = read_log(&c, &job.name).await;
     let curves = Curves::parse(&log);
     let size = job.model_artifacts.as_deref().and_then(|u| mlplane::S3Url::parse(u).ok()).and_then(|u| c.plane().objects().local_path(&u)).and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len());
     let title = job.name.clone();
@@ -150,12 +159,10 @@ pub async fn job(State(c): State<Console>, SignedIn(s): SignedIn, Path(name): Pa
 /// `GET /console/jobs/<name>/live`: the changing part of the page as HTML, and whether the job
 /// has ended (the script then stops polling and reloads the page once).
 pub async fn live(State(c): State<Console>, SignedIn(s): SignedIn, Path(name): Path<String>) -> Response {
-    let job = match visible_job(&c, s.role(), name.clone()).await {
-        Ok(Some(j)) => j,
-        Ok(None) => return not_found(&s, &name),
+    let (job, log) = match job_and_log(&c, &s, name).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
-    let log = read_log(&c, &job.name).await;
     let html = render::job_live(&job, &Curves::parse(&log), &tail(&log, TAIL_LINES)).into_string();
     Json(json!({ "terminal": job.status.is_terminal(), "status": status_name(&job.status), "html": html })).into_response()
 }
