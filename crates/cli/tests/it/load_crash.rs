@@ -65,15 +65,26 @@ fn fifo(path: &Path) {
 }
 
 /// The pipe's writing end, once the server has opened it for reading.
+///
+/// The end that first finds a reader is the one returned (made blocking): closing it and opening
+/// again would leave a moment with no writer, in which the server reads end-of-file and the
+/// second open then waits for a reader that never comes.
 fn writer(path: &Path, load: &mut Child) -> std::fs::File {
+    use std::os::fd::AsRawFd;
     // Opening a pipe without a reader fails at once when non-blocking: poll until the server reads.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path).is_err() {
+    let file = loop {
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path) {
+            break f;
+        }
         assert!(load.try_wait().unwrap().is_none(), "the load ended before reading the pipe");
         assert!(std::time::Instant::now() < deadline, "the server never opened {}", path.display());
         std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::fs::OpenOptions::new().write(true).open(path).unwrap()
+    };
+    let fd = file.as_raw_fd();
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    assert!(flags >= 0 && unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } == 0, "fcntl on {}", path.display());
+    file
 }
 
 /// What `show tables` and counts say after a restart: (table names, movies, ratings).
