@@ -40,6 +40,9 @@ pub enum WarehouseError {
     BadToken,
     #[error("Authentication token has expired.  The user must authenticate again.")]
     TokenExpired,
+    /// A key-pair JWT was refused, for whatever reason (the log has it under this id).
+    #[error("JWT token is invalid. [{0}]")]
+    JwtInvalid(String),
     #[error("Statement {0} not found.")]
     NoSuchStatement(String),
     #[error("Statement reached its statement or warehouse timeout of {0} second(s) and was canceled.")]
@@ -81,6 +84,7 @@ impl WarehouseError {
             WarehouseError::BadCredentials => (401, "390100", "08004"),
             WarehouseError::BadToken => (401, "390303", "08004"),
             WarehouseError::TokenExpired => (401, "390318", "08004"),
+            WarehouseError::JwtInvalid(_) => (401, "390144", "08001"),
             WarehouseError::NoSuchStatement(_) => (404, "333333", "02000"),
             WarehouseError::Timeout(_) => (408, "000630", "57014"),
             WarehouseError::Canceled => (422, "000604", "57014"),

@@ -15,6 +15,7 @@ mod engine;
 mod error;
 mod exec;
 pub mod extfn;
+pub mod keypair;
 pub mod load;
 use iam::random;
 mod result;

@@ -8,6 +8,8 @@ mod console_browser;
 mod container_serve;
 mod container_train;
 mod gateway_up;
+mod lab_connector;
+mod lab_defaults;
 mod lab_flow;
 mod mlplane_authz;
 mod load_crash;

@@ -10,6 +10,7 @@ mod objects;
 mod security;
 mod show;
 mod tasks;
+mod users;
 
 use crate::result::{render_batch, Column, QueryResult};
 use crate::session::Session;
@@ -55,7 +56,9 @@ impl Session {
             GrantRole { role, to_role, to_user } => self.grant_role(role, to_role, to_user),
             Grant { target, role } => self.grant(target, role, false),
             Revoke { target, role } => self.grant(target, role, true),
-            CreateUser { name, opts, password, default_role } => self.create_user(name, opts, password, default_role),
+            CreateUser { name, opts, props } => self.create_user(name, opts, props),
+            AlterUser { name, if_exists, action } => self.alter_user(name, if_exists, action),
+            DescribeUser(name) => self.describe_user(name),
             CreateTask { def, opts } => self.create_task(def, opts),
             AlterTask { name, if_exists, action } => self.alter_task(name, if_exists, action),
             ExecuteTask(name) => self.execute_task(name),
