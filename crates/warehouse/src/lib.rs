@@ -9,6 +9,7 @@
 //! password or token in clear.
 
 pub mod api;
+mod arrow_rows;
 pub mod catalog;
 pub mod connector;
 mod engine;
@@ -24,6 +25,7 @@ pub mod sql;
 pub mod tasks;
 mod users;
 
+pub use arrow_rows::ArrowRows;
 pub use engine::{Opened, Warehouse, WarehouseConfig, ADMIN_PASSWORD_ENV, ADMIN_USER};
 pub use error::{WarehouseError, WireCode};
 pub use exec::caller_tables::TableUse;

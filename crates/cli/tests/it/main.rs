@@ -3,6 +3,7 @@
 mod aws_deploy;
 mod bench_machine;
 mod container_image;
+mod container_keypair;
 mod broken_pipe;
 mod console_browser;
 mod container_serve;

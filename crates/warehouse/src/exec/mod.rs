@@ -125,8 +125,19 @@ impl Session {
                 _ => None,
             })
             .unwrap_or_default();
+        let query = !matches!(
+            first.as_str(),
+            "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
+        );
         let mut stmt = self.conn.prepare(sql)?;
-        let batches: Vec<_> = stmt.query_arrow([])?.collect();
+        let mut batches = Vec::new();
+        let mut spill = (query && self.arrow_results).then(|| crate::arrow_rows::Collector::new(&self.wh.results_dir(), self.wh.0.result_spill_bytes));
+        for b in stmt.query_arrow([])? {
+            match spill.as_mut() {
+                Some(c) => c.push(b)?,
+                None => batches.push(b),
+            }
+        }
         let ncol = stmt.column_count();
         let mut columns = Vec::with_capacity(ncol);
         for i in 0..ncol {
@@ -152,13 +163,9 @@ impl Session {
                 }
             }
         }
-        let query = !matches!(
-            first.as_str(),
-            "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
-        );
-        if query && self.arrow_results {
+        if let Some(c) = spill {
             drop(stmt);
-            return Ok(QueryResult { query_id: String::new(), columns, rows: Vec::new(), arrow: Some(batches) });
+            return Ok(QueryResult { query_id: String::new(), columns, rows: Vec::new(), arrow: Some(c.finish()?) });
         }
         let mut rows = Vec::new();
         for b in &batches {
