@@ -128,6 +128,11 @@ impl From<duckdb::Error> for WarehouseError {
             return WarehouseError::Syntax(rest.to_string());
         }
         if let Some(rest) = msg.split_once("Catalog Error: ").map(|x| x.1) {
+            // `Table with name nowhere does not exist!`: Snowflake's "does not exist" (002003).
+            let missing = rest.split_once(" with name ").and_then(|(_, r)| r.split_once(" does not exist")).map(|(name, _)| name.trim());
+            if let Some(name) = missing.filter(|n| !n.is_empty() && !n.contains(char::is_whitespace)) {
+                return WarehouseError::NotFound { kind: "Object", name: name.to_uppercase() };
+            }
             return WarehouseError::Execution(rest.to_string());
         }
         // An external-function failure travels through DuckDB as the callback's error text.

@@ -232,12 +232,21 @@ pub fn rewrite_expr(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, 
                     }
                 }
                 if call && !after_dot {
-                    if let Some(v) = ctx.context_value(&up) {
-                        if toks.get(i + 2).is_some_and(|t| t.tok.is_op(")")) {
+                    let empty_call = toks.get(i + 2).is_some_and(|t| t.tok.is_op(")"));
+                    match ctx.context_value(&up) {
+                        Some(v) if empty_call => {
                             out.push_str(&literal(&v));
                             i += 3;
                             continue;
                         }
+                        // A session without that part of the context: NULL, as in Snowflake
+                        // (never the engine's own idea of a current database).
+                        None if empty_call && matches!(up.as_str(), "CURRENT_DATABASE" | "CURRENT_SCHEMA" | "CURRENT_WAREHOUSE") => {
+                            out.push_str("CAST(NULL AS VARCHAR)");
+                            i += 3;
+                            continue;
+                        }
+                        _ => {}
                     }
                     if let Some(alias) = super::allowlist::translation(&up) {
                         out.push_str(alias);
