@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{recpipe, write_ratings, Up};
+use crate::support::{recpipe, small_movielens, Up};
 
 const PASSWORD: &str = "container-keypair-Passw0rd";
 
@@ -49,15 +49,9 @@ fn a_training_job_reads_and_writes_tables_by_key_pair() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let data = dir.join("imports/ml");
-    write_ratings(&data.join("ratings.csv"), 40, 60);
-    std::fs::write(data.join("movies.csv"), "movieId,title,genres\n1,One (1995),Drama\n").unwrap();
+    small_movielens(&dir, 40, 60);
     let up = Up::start_with(&dir, &[("RECPIPE_ADMIN_PASSWORD", PASSWORD)]);
-    let ok = |args: &[&str]| {
-        let (ok, out, err) = up.cli(&dir, args);
-        assert!(ok, "recpipe {args:?} failed:\n{out}\n{err}");
-        out
-    };
+    let ok = |args: &[&str]| up.ok(&dir, args);
     ok(&["login", "--password", PASSWORD]);
     ok(&["load", "movielens", "ml"]);
     ok(&["sql", "-q", &format!(

@@ -3,15 +3,11 @@
 //! boto3's IAM client on the same port (`lab_connector.py`). The steps before SQL (load, init,
 //! deploy) use the CLI as a user would.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::support::{recpipe, Up};
+use crate::support::{shared, Up};
 
 const PASSWORD: &str = "lab-connector-Passw0rd";
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
 
 fn python_with_connector() -> Result<(), String> {
     match std::process::Command::new("python3").args(["-c", "import snowflake.connector, boto3"]).output() {
@@ -34,33 +30,15 @@ fn the_acceptance_story_runs_through_the_python_connector() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let movielens = shared().join("data/movielens/ml-latest-small");
-    let data = if movielens.join("ratings.csv").exists() {
-        movielens
-    } else {
-        println!("{} is absent: using `recpipe datagen --preset small`", movielens.display());
-        let out = dir.join("small");
-        assert!(recpipe().args(["datagen", "--preset", "small", "--out"]).arg(&out).status().unwrap().success());
-        out
-    };
+    let data = crate::support::lab_data(&dir);
     let up = Up::start_with(&dir, &[("RECPIPE_ADMIN_PASSWORD", PASSWORD), ("RECPIPE_LOAD_DIR", data.to_str().unwrap())]);
-    let ok = |args: &[&str]| {
-        let (ok, out, err) = up.cli(&dir, args);
-        assert!(ok, "recpipe {args:?} failed:\n{out}\n{err}");
-        out
-    };
+    let ok = |args: &[&str]| up.ok(&dir, args);
     ok(&["login", "--password", PASSWORD]);
     ok(&["load", "movielens", data.to_str().unwrap()]);
     let config = dir.join("config.dev.yml");
     ok(&["init", "--unique-id", "conn", "--config", config.to_str().unwrap()]);
     let deployed = ok(&["deploy", "--config", config.to_str().unwrap()]);
-    let url_of = |f: &str| {
-        deployed
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("POST - ").filter(|u| u.ends_with(&format!("/{f}"))))
-            .unwrap_or_else(|| panic!("no {f} URL in:\n{deployed}"))
-            .to_string()
-    };
+    let url_of = |f: &str| crate::support::deployed_url(&deployed, f);
     let yml = std::fs::read_to_string(&config).unwrap();
     let field = |k: &str| yml.lines().find_map(|l| l.strip_prefix(k)).unwrap_or_else(|| panic!("no {k} in {yml}")).trim().trim_matches('"').to_string();
     let train = url_of("train");

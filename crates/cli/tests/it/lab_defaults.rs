@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::{write_ratings, Up};
+use crate::support::{small_movielens, Up};
 
 const PASSWORD: &str = "lab-defaults-Passw0rd";
 
@@ -12,16 +12,9 @@ const PASSWORD: &str = "lab-defaults-Passw0rd";
 fn init_gives_the_user_the_labs_defaults_and_the_setup_step_needs_no_use() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let data = dir.join("imports/ml");
-    std::fs::create_dir_all(&data).unwrap();
-    write_ratings(&data.join("ratings.csv"), 30, 40);
-    std::fs::write(data.join("movies.csv"), "movieId,title,genres\n1,One (1995),Drama\n").unwrap();
+    small_movielens(&dir, 30, 40);
     let up = Up::start_with(&dir, &[("RECPIPE_ADMIN_PASSWORD", PASSWORD)]);
-    let ok = |args: &[&str]| {
-        let (ok, out, err) = up.cli(&dir, args);
-        assert!(ok, "recpipe {args:?} failed:\n{out}\n{err}");
-        out
-    };
+    let ok = |args: &[&str]| up.ok(&dir, args);
     ok(&["login", "--password", PASSWORD]);
     ok(&["load", "movielens", "ml"]);
     let config = dir.join("config.dev.yml");
