@@ -100,6 +100,14 @@ fn word_upper(t: &Tok) -> Option<String> {
     }
 }
 
+/// Words that begin a Snowflake statement (those recpipe does not run are "unsupported", any
+/// other word a syntax error).
+const SNOWFLAKE_COMMANDS: &[&str] = &[
+    "ALTER", "BEGIN", "CALL", "COMMENT", "COMMIT", "COPY", "CREATE", "DELETE", "DESC", "DESCRIBE", "DROP", "EXECUTE", "EXPLAIN",
+    "GET", "GRANT", "INSERT", "LIST", "LS", "MERGE", "PUT", "REMOVE", "REVOKE", "RM", "ROLLBACK", "SELECT", "SET", "SHOW",
+    "START", "TRUNCATE", "UNDROP", "UNSET", "UPDATE", "USE", "VALUES", "WITH",
+];
+
 /// Emits an unquoted word in DuckDB SQL: upper-cased (Snowflake's folding) and quoted when it
 /// holds characters DuckDB does not take unquoted.
 fn emit_word(w: &str) -> String {
@@ -122,6 +130,12 @@ pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, Wareh
     };
     if !allowed {
         let what = toks.iter().take(2).filter_map(|t| word_upper(&t.tok)).collect::<Vec<_>>().join(" ");
+        // A word that begins no Snowflake statement is a syntax error, as Snowflake reports it.
+        if let Some(Tok::Word(w)) = first {
+            if !SNOWFLAKE_COMMANDS.iter().any(|k| w.eq_ignore_ascii_case(k)) {
+                return Err(WarehouseError::Syntax(format!("line 1 at position 0 unexpected '{w}'.")));
+            }
+        }
         return Err(WarehouseError::Unsupported(if what.is_empty() { "statement".into() } else { what }));
     }
     for w in toks.windows(2) {
