@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -64,12 +64,18 @@ def shot(name):
 
 def wait(cond, secs=30, what="the page"):
     try:
-        return WebDriverWait(driver, secs, poll_frequency=0.3).until(cond)
+        # A page replaced while it is read (a form post navigating) leaves stale elements: read again.
+        return WebDriverWait(driver, secs, poll_frequency=0.3, ignored_exceptions=[StaleElementReferenceException]).until(cond)
     except TimeoutException:
-        raise AssertionError(f"{what} did not appear within {secs} s; page text:\n{driver.find_element(By.TAG_NAME, 'body').text[:3000]}")
+        raise AssertionError(f"{what} did not appear within {secs} s; page text:\n{text()[:3000]}")
 
 
 def text():
+    for _ in range(50):
+        try:
+            return driver.find_element(By.TAG_NAME, "body").text
+        except StaleElementReferenceException:
+            time.sleep(0.1)  # the document was replaced between finding its body and reading it
     return driver.find_element(By.TAG_NAME, "body").text
 
 
@@ -189,6 +195,21 @@ try:
     assert m and 0.0 <= float(m.group(1)) <= 6.0, out
     say(f"prediction: {out}")
     shot("07-predict")
+
+    begin("the endpoint page shows the prediction's latency")
+    deadline = time.time() + 30
+    while True:
+        driver.get(base + "/endpoints/console-model")
+        m = re.search(r"Over the last 5 minutes: p50 (\d+\.\d+) ms, p95 (\d+\.\d+) ms, p99 (\d+\.\d+) ms", text())
+        if m:
+            break
+        assert time.time() < deadline, f"no latency on the endpoint page:\n{text()}"
+        time.sleep(1)
+    p50, p99 = float(m.group(1)), float(m.group(3))
+    assert 0.0 < p50 <= p99, m.group(0)
+    assert driver.find_elements(By.XPATH, "//*[name()='svg']/*[name()='title'][contains(., 'Invocation latency of console-model')]"), "the latency chart"
+    say(m.group(0))
+    shot("12-endpoint-latency")
     driver.get(base + "/endpoints")
     assert "console-model" in text() and "InService" in text(), text()
     shot("08-endpoints")
