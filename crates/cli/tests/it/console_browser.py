@@ -1,7 +1,8 @@
 """The web console in a real headless Chromium, driven by Selenium's WebDriver, against a
 `recpipe quickstart --keep-running` server: sign in, train from the worksheet, watch the job
 page's curve until Completed, a user's recommendations, deploy and predict, a failed job's reason,
-a role without grants seeing no rows. Screenshots of each page go to --shots.
+a role without grants seeing no rows. Every page photographed is first checked for form controls
+without a label. Screenshots of each page go to --shots.
 
 Run by console_browser.rs; exits non-zero with the failed step on the first failure."""
 
@@ -52,7 +53,24 @@ def begin(name):
     say(f"step: {name}")
 
 
+def unlabelled():
+    """Form controls of the page a screen reader could not name: no label[for], no enclosing
+    label, no aria-label(ledby); and buttons without text."""
+    return driver.execute_script("""
+        const bad = [];
+        for (const el of document.querySelectorAll('input, select, textarea, button')) {
+            if (el.type === 'hidden') continue;
+            if (el.tagName === 'BUTTON') { if (!el.textContent.trim() && !el.getAttribute('aria-label')) bad.push(el.outerHTML); continue; }
+            const named = (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest('label')
+                || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+            if (!named) bad.push(el.outerHTML);
+        }
+        return bad;""")
+
+
 def shot(name):
+    bad = unlabelled()
+    assert not bad, f"{name}: controls without a label: {bad}"
     path = os.path.join(a.shots, f"{name}.png")
     # The whole page: the window grows to the document's height for the picture.
     height = driver.execute_script("return Math.max(document.body.scrollHeight, 900)")
