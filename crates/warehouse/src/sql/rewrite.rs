@@ -100,12 +100,15 @@ fn word_upper(t: &Tok) -> Option<String> {
     }
 }
 
-/// Words that begin a Snowflake statement (those recpipe does not run are "unsupported", any
-/// other word a syntax error).
+/// Words that begin a Snowflake statement, and the engine's own statements refused on purpose:
+/// those recpipe does not run are "unsupported", any other first word a syntax error.
 const SNOWFLAKE_COMMANDS: &[&str] = &[
     "ALTER", "BEGIN", "CALL", "COMMENT", "COMMIT", "COPY", "CREATE", "DELETE", "DESC", "DESCRIBE", "DROP", "EXECUTE", "EXPLAIN",
     "GET", "GRANT", "INSERT", "LIST", "LS", "MERGE", "PUT", "REMOVE", "REVOKE", "RM", "ROLLBACK", "SELECT", "SET", "SHOW",
     "START", "TRUNCATE", "UNDROP", "UNSET", "UPDATE", "USE", "VALUES", "WITH",
+    // DuckDB's.
+    "ANALYZE", "ATTACH", "CHECKPOINT", "DETACH", "EXPORT", "FROM", "IMPORT", "INSTALL", "LOAD", "PIVOT", "PRAGMA", "SUMMARIZE",
+    "UNPIVOT", "VACUUM",
 ];
 
 /// Emits an unquoted word in DuckDB SQL: upper-cased (Snowflake's folding) and quoted when it
