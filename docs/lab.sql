@@ -3,9 +3,9 @@
 -- ${EF_ROLE_ARN} is snf_ef_role_arn from config.dev.yml, ${API_PREFIX} the stage URL that
 -- `recpipe deploy` prints (http://127.0.0.1:4747/<api id>/dev/), ${JOB} the training job's name.
 
--- step: setup (as SYSADMIN, after `recpipe load movielens DIR` created MOVIES and RATINGS)
+-- step: setup (as SYSADMIN, after `recpipe load movielens DIR` created MOVIES and RATINGS; `recpipe
+-- init` gave your user the lab's defaults, so the session starts in MOVIELENS.PUBLIC)
 use role sysadmin;
-use schema movielens.public;
 create or replace warehouse compute_wh with warehouse_size = 'XSMALL' auto_suspend = 60 auto_resume = true;
 use warehouse compute_wh;
 select count(*) from ratings;

@@ -220,11 +220,13 @@ fn walk(story: &mut Story, a: &QuickstartArgs, server: &server::Server, rt: &tok
     })?;
 
     let config_path = data_dir.join("config.dev.yml");
-    let deployment = story.phase("init and deploy", |_| {
+    let deployment = story.phase("init and deploy", |story| {
         let rt2 = runtime()?;
         let config = rt2.block_on(crate::aws::stage::make_roles(&server_args, "quickstart", "recpipe/recommender:latest"))?;
         std::fs::write(&config_path, config.render())?;
         println!("roles: {}\n       {}\nwrote {}", config.sagemaker_role_arn, config.snf_ef_role_arn, config_path.display());
+        let user = crate::aws::stage::set_lab_defaults(&mut story.sql)?;
+        println!("warehouse user {user}: {}", crate::aws::stage::LAB_DEFAULTS);
         let v = rt2.block_on(crate::aws::stage::admin_call(&server_args, &config.render(), "dev", "deploy"))?;
         print!("{}", v["summary"].as_str().unwrap_or_default());
         let api_id = v["deployment"]["api_id"].as_str().context("deploy answered no api id")?.to_string();

@@ -6,6 +6,7 @@
 //! It must never reach into the control plane's state: everything it knows arrives through the
 //! ml root, its environment and its command line, exactly as in a real container.
 
+pub mod auth;
 pub mod layout;
 pub mod serve;
 pub mod sqlapi;

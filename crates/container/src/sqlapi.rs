@@ -1,6 +1,9 @@
 //! A client of a warehouse's SQL API v2 (`/api/v2/statements`, Snowflake's shape): submit a
 //! statement with the session context, poll while it answers 202, fetch every result partition.
 //! The training container reads and writes tables through it; `recpipe sql` is built on it too.
+//! It speaks `http://` and `https://` (rustls, the platform's trusted roots; `SSL_CERT_FILE` is
+//! honoured) and authenticates with recpipe's bearer token or Snowflake's key-pair JWT
+//! ([`crate::auth`]), so the same client reads and writes a real Snowflake account.
 
 use std::time::Duration;
 
@@ -8,7 +11,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 
-type Http = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+use crate::auth::Credentials;
+
+type Http = hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
 
 /// What can go wrong talking to the SQL API.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +45,7 @@ pub struct Outcome {
 /// returns after each statement is sent with the next one.
 pub struct SqlClient {
     base: String,
-    token: String,
+    creds: Credentials,
     rt: tokio::runtime::Runtime,
     http: Http,
     pub context: Value,
@@ -53,29 +58,63 @@ fn runtime() -> Result<tokio::runtime::Runtime, SqlApiError> {
         .map_err(|e| SqlApiError::Protocol(format!("starting an I/O runtime: {e}")))
 }
 
-fn http() -> Http {
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+/// An HTTP/1.1 client for `http://` and `https://` URLs, servers verified against the
+/// platform's trusted roots.
+fn http() -> Result<Http, SqlApiError> {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls_error = |e: &dyn std::fmt::Display| SqlApiError::Protocol(format!("TLS configuration: {e}"));
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| tls_error(&e))?;
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(&e))?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+        .with_no_client_auth();
+    let mut plain = hyper_util::client::legacy::connect::HttpConnector::new();
+    plain.enforce_http(false);
+    plain.set_nodelay(true);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(plain);
+    Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector))
 }
 
 /// The media type of the SQL API's Arrow result partitions (Arrow's IPC streaming format).
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
-async fn send_raw(http: &Http, method: &str, url: &str, token: Option<&str>, body: Option<&Value>, accept: &str) -> Result<(u16, Bytes), SqlApiError> {
-    let mut b = hyper::Request::builder().method(method).uri(url).header("content-type", "application/json").header("accept", accept);
-    if let Some(t) = token {
-        b = b.header("authorization", format!("Bearer {t}"));
+/// Answers larger than this (after gunzip) are refused: a partition is far smaller.
+const MAX_ANSWER_BYTES: u64 = 1 << 30;
+
+async fn send_raw(http: &Http, method: &str, url: &str, auth: &[(&'static str, String)], body: Option<&Value>, accept: &str) -> Result<(u16, Bytes), SqlApiError> {
+    let mut b = hyper::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json")
+        .header("accept", accept)
+        .header("accept-encoding", "gzip")
+        .header("user-agent", concat!("recpipe/", env!("CARGO_PKG_VERSION")));
+    for (k, v) in auth {
+        b = b.header(*k, v);
     }
     let body = body.map(|v| Bytes::from(v.to_string())).unwrap_or_default();
     let req = b.body(Full::new(body)).map_err(|e| SqlApiError::Protocol(format!("building a request to {url}: {e}")))?;
     let unreachable = |e: &dyn std::fmt::Display| SqlApiError::Unreachable { url: url.to_string(), reason: e.to_string() };
     let resp = http.request(req).await.map_err(|e| unreachable(&e))?;
     let status = resp.status().as_u16();
+    let gzip = resp.headers().get("content-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let bytes = resp.into_body().collect().await.map_err(|e| unreachable(&e))?.to_bytes();
-    Ok((status, bytes))
+    if !gzip {
+        return Ok((status, bytes));
+    }
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .take(MAX_ANSWER_BYTES)
+        .read_to_end(&mut out)
+        .map_err(|e| SqlApiError::Protocol(format!("the answer from {url} is not valid gzip: {e}")))?;
+    Ok((status, Bytes::from(out)))
 }
 
-async fn send(http: &Http, method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> Result<(u16, Value), SqlApiError> {
-    let (status, bytes) = send_raw(http, method, url, token, body, "application/json").await?;
+async fn send(http: &Http, method: &str, url: &str, auth: &[(&'static str, String)], body: Option<&Value>) -> Result<(u16, Value), SqlApiError> {
+    let (status, bytes) = send_raw(http, method, url, auth, body, "application/json").await?;
     Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
 }
 
@@ -91,7 +130,7 @@ pub fn login(base: &str, user: &str, password: &str) -> Result<(String, i64), Sq
     let rt = runtime()?;
     let url = format!("{}/session/v1/login-request", base.trim_end_matches('/'));
     let body = json!({"data": {"LOGIN_NAME": user, "PASSWORD": password}});
-    let (status, v) = rt.block_on(send(&http(), "POST", &url, None, Some(&body)))?;
+    let (status, v) = rt.block_on(send(&http()?, "POST", &url, &[], Some(&body)))?;
     // Snowflake answers a refused login with 200 and `success: false`.
     if status != 200 || v["success"] == json!(false) {
         return Err(failure(status, &v));
@@ -101,9 +140,21 @@ pub fn login(base: &str, user: &str, password: &str) -> Result<(String, i64), Sq
 }
 
 impl SqlClient {
-    /// A client of the API at `base` (`http://host:port`) with a bearer token.
+    /// A client of the API at `base` (`http://host:port`) with recpipe's bearer token.
     pub fn new(base: &str, token: &str) -> Result<SqlClient, SqlApiError> {
-        Ok(SqlClient { base: base.trim_end_matches('/').to_string(), token: token.to_string(), rt: runtime()?, http: http(), context: Value::Null })
+        SqlClient::with_credentials(base, Credentials::Token(token.to_string()))
+    }
+
+    /// A client of the API at `base` (`http://` or `https://`) with any credentials.
+    pub fn with_credentials(base: &str, creds: Credentials) -> Result<SqlClient, SqlApiError> {
+        Ok(SqlClient { base: base.trim_end_matches('/').to_string(), creds, rt: runtime()?, http: http()?, context: Value::Null })
+    }
+
+    /// Whether queries can be read in recpipe's Arrow form (`QUERY_RESULT_FORMAT = ARROW`): with
+    /// recpipe's own token. With a key-pair JWT the server may be Snowflake, which answers the
+    /// SQL API in JSON partitions only, so the client reads those.
+    pub fn arrow_results(&self) -> bool {
+        !self.creds.is_key_pair()
     }
 
     /// Runs one statement with the current context; waits for it and fetches every partition.
@@ -134,7 +185,8 @@ impl SqlClient {
         let mut batches = Vec::new();
         for p in 0..parts {
             let u = format!("{}/api/v2/statements/{handle}?partition={p}", self.base);
-            let (st, bytes) = self.rt.block_on(send_raw(&self.http, "GET", &u, Some(&self.token), None, ARROW_STREAM))?;
+            let auth = self.creds.headers();
+            let (st, bytes) = self.rt.block_on(send_raw(&self.http, "GET", &u, &auth, None, ARROW_STREAM))?;
             if st != 200 {
                 let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                 return Err(SqlApiError::Protocol(format!("fetching result partition {p}: HTTP {st} {}", v["message"].as_str().unwrap_or(""))));
@@ -154,10 +206,10 @@ impl SqlClient {
         let mut rows = rows_of(&v["data"]);
         let parts = v["resultSetMetaData"]["partitionInfo"].as_array().map(|a| a.len()).unwrap_or(1);
         let handle = v["statementHandle"].as_str().unwrap_or_default().to_string();
-        let (http, token) = (&self.http, self.token.as_str());
         for p in 1..parts {
             let u = format!("{}/api/v2/statements/{handle}?partition={p}", self.base);
-            let (st, pv) = self.rt.block_on(send(http, "GET", &u, Some(token), None))?;
+            let auth = self.creds.headers();
+            let (st, pv) = self.rt.block_on(send(&self.http, "GET", &u, &auth, None))?;
             if st != 200 {
                 return Err(SqlApiError::Protocol(format!("fetching result partition {p}: HTTP {st}")));
             }
@@ -189,15 +241,16 @@ impl SqlClient {
             body["role"] = json!(r);
         }
         let url = format!("{}/api/v2/statements?requestId={}", self.base, request_id());
-        let (http, token) = (&self.http, self.token.as_str());
-        let (mut status, mut v) = self.rt.block_on(send(http, "POST", &url, Some(token), Some(&body)))?;
+        let auth = self.creds.headers();
+        let (mut status, mut v) = self.rt.block_on(send(&self.http, "POST", &url, &auth, Some(&body)))?;
         let mut delay = Duration::from_millis(20);
         while status == 202 {
             std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_secs(2));
             let handle = v["statementHandle"].as_str().unwrap_or_default().to_string();
             let u = format!("{}/api/v2/statements/{handle}", self.base);
-            (status, v) = self.rt.block_on(send(http, "GET", &u, Some(token), None))?;
+            let auth = self.creds.headers();
+            (status, v) = self.rt.block_on(send(&self.http, "GET", &u, &auth, None))?;
         }
         if status != 200 {
             return Err(failure(status, &v));
@@ -212,7 +265,8 @@ impl SqlClient {
     /// endpoints beside the SQL API, such as the MovieLens loader).
     pub fn post_json(&mut self, path: &str, body: &Value) -> Result<Value, SqlApiError> {
         let url = format!("{}{path}", self.base);
-        let (status, v) = self.rt.block_on(send(&self.http, "POST", &url, Some(&self.token), Some(body)))?;
+        let auth = self.creds.headers();
+        let (status, v) = self.rt.block_on(send(&self.http, "POST", &url, &auth, Some(body)))?;
         if status != 200 {
             return Err(failure(status, &v));
         }

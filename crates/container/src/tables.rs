@@ -1,24 +1,56 @@
 //! Warehouse tables as the training container sees them: the ratings it reads
-//! (`input_table_name`) and the recommendations it writes (`output_table_name`), through the
-//! warehouse's SQL API with a short-lived token the control plane puts in the environment.
+//! (`input_table_name`) and the recommendations it writes (`output_table_name`), through a
+//! warehouse's SQL API: recpipe's, with a short-lived token the control plane puts in the
+//! environment, or any Snowflake account's, with key-pair authentication ([`Connection`]).
 //!
 //! Table names arrive as text in hyperparameters; they are parsed as SQL identifiers (one to
 //! three parts, Snowflake's folding rules) and written back quoted, never spliced as given.
 
 use recommender::Ratings;
 
+use crate::auth::{AuthError, Credentials, KeyPairAuth};
 use crate::sqlapi::{SqlApiError, SqlClient};
 
-/// The SQL API's base URL (`http://127.0.0.1:4747`).
+/// The SQL API's base URL (`http://127.0.0.1:4747`, `https://<account>.snowflakecomputing.com`).
 pub const URL_ENV: &str = "RECPIPE_WAREHOUSE_URL";
 /// A bearer token for it, valid for the job's lifetime.
 pub const TOKEN_ENV: &str = "RECPIPE_WAREHOUSE_TOKEN";
+/// `token` (the default: recpipe's bearer token) or `keypair` (Snowflake's key-pair JWT).
+pub const AUTH_ENV: &str = "RECPIPE_WAREHOUSE_AUTH";
+/// Key pair: the user, the account (default: the first label of the URL's host), the private
+/// key as a PEM file or as PEM text, and optionally the role and warehouse statements run in.
+pub const USER_ENV: &str = "RECPIPE_WAREHOUSE_USER";
+pub const ACCOUNT_ENV: &str = "RECPIPE_WAREHOUSE_ACCOUNT";
+pub const KEY_FILE_ENV: &str = "RECPIPE_WAREHOUSE_PRIVATE_KEY_FILE";
+pub const KEY_ENV: &str = "RECPIPE_WAREHOUSE_PRIVATE_KEY";
+pub const ROLE_ENV: &str = "RECPIPE_WAREHOUSE_ROLE";
+pub const WAREHOUSE_ENV: &str = "RECPIPE_WAREHOUSE_WAREHOUSE";
 
-/// Rows per INSERT statement when writing recommendations.
-const INSERT_ROWS: usize = 20_000;
+/// Hyperparameters that override those variables, as a SageMaker job is configured: each is
+/// the variable's name without `RECPIPE_` in lower case (`warehouse_url`, `warehouse_auth`,
+/// `warehouse_user`, `warehouse_account`, `warehouse_private_key_file`, `warehouse_role`,
+/// `warehouse_warehouse`). The private key itself is never a hyperparameter (they are shown by
+/// DescribeTrainingJob, and hold at most 256 characters): only the path of its file.
+pub const HYPERPARAMETERS: &[&str] = &[
+    "warehouse_url",
+    "warehouse_auth",
+    "warehouse_user",
+    "warehouse_account",
+    "warehouse_private_key_file",
+    "warehouse_role",
+    "warehouse_warehouse",
+];
+
+/// Bytes of SQL text per INSERT statement when writing recommendations (Snowflake refuses
+/// statements over 1 MB).
+const INSERT_BYTES: usize = 512 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
+    #[error("connecting to the warehouse: {0}")]
+    Auth(#[from] AuthError),
+    #[error("connecting to the warehouse: {0}")]
+    Connect(SqlApiError),
     #[error("table name {given:?}: {why}")]
     BadName { given: String, why: String },
     #[error("reading table {table}: {source}")]
@@ -108,11 +140,65 @@ impl std::fmt::Display for TableName {
     }
 }
 
-/// A connection from the environment, if the control plane gave one.
-pub fn connect_from_env() -> Option<Result<SqlClient, SqlApiError>> {
-    let url = std::env::var(URL_ENV).ok().filter(|u| !u.is_empty())?;
-    let token = std::env::var(TOKEN_ENV).unwrap_or_default();
-    Some(SqlClient::new(&url, &token))
+/// How to reach the warehouse, from hyperparameters first, then the environment.
+pub struct Connection {
+    settings: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl Connection {
+    /// The settings `hp` and the environment give; `None` when neither names a URL.
+    pub fn from(hp: &std::collections::BTreeMap<String, String>) -> Option<Connection> {
+        let vars = [URL_ENV, AUTH_ENV, USER_ENV, ACCOUNT_ENV, KEY_FILE_ENV, ROLE_ENV, WAREHOUSE_ENV];
+        let mut settings = std::collections::BTreeMap::new();
+        for var in vars {
+            let key = var.trim_start_matches("RECPIPE_").to_lowercase();
+            let value = hp.get(&key).cloned().or_else(|| std::env::var(var).ok()).filter(|v| !v.is_empty());
+            if let Some(v) = value {
+                settings.insert(var, v);
+            }
+        }
+        settings.contains_key(URL_ENV).then_some(Connection { settings })
+    }
+
+    fn get(&self, var: &str) -> Option<&str> {
+        self.settings.get(var).map(String::as_str)
+    }
+
+    /// A client with the configured credentials; statements run in the configured role and
+    /// warehouse (else the user's defaults).
+    pub fn connect(&self) -> Result<SqlClient, TableError> {
+        let url = self.get(URL_ENV).unwrap_or_default();
+        let creds = match self.get(AUTH_ENV).unwrap_or("token").to_ascii_lowercase().as_str() {
+            "keypair" | "key_pair" | "snowflake_jwt" => {
+                let user = self.get(USER_ENV).ok_or(AuthError::Missing("a user (RECPIPE_WAREHOUSE_USER or hyperparameter warehouse_user)"))?;
+                let account = self.get(ACCOUNT_ENV).map(str::to_string).or_else(|| crate::auth::account_of_url(url)).ok_or(AuthError::Missing("an account (RECPIPE_WAREHOUSE_ACCOUNT)"))?;
+                let (pem, source) = match (self.get(KEY_FILE_ENV), std::env::var(KEY_ENV).ok().filter(|k| !k.is_empty())) {
+                    (Some(path), _) => (crate::auth::read_key_file(path)?, path.to_string()),
+                    (None, Some(pem)) => (pem, KEY_ENV.to_string()),
+                    (None, None) => return Err(AuthError::Missing("a private key (RECPIPE_WAREHOUSE_PRIVATE_KEY_FILE, hyperparameter warehouse_private_key_file, or RECPIPE_WAREHOUSE_PRIVATE_KEY)").into()),
+                };
+                let auth = KeyPairAuth::new(&account, user, &pem, &source)?;
+                println!("warehouse: {url} as {} by key pair (public key {})", user.to_uppercase(), auth.fingerprint());
+                Credentials::KeyPair(Box::new(auth))
+            }
+            "token" => Credentials::Token(std::env::var(TOKEN_ENV).unwrap_or_default()),
+            other => return Err(AuthError::Missing(if other.is_empty() { "an authentication kind" } else { "RECPIPE_WAREHOUSE_AUTH to be token or keypair" }).into()),
+        };
+        let mut client = SqlClient::with_credentials(url, creds).map_err(TableError::Connect)?;
+        let mut context = serde_json::Map::new();
+        if let Some(r) = self.get(ROLE_ENV) {
+            context.insert("role".into(), r.into());
+        }
+        if let Some(w) = self.get(WAREHOUSE_ENV) {
+            // The client sends context names quoted, as the server spells them.
+            let exact = w.strip_prefix('"').and_then(|w| w.strip_suffix('"')).map(str::to_string).unwrap_or_else(|| w.to_uppercase());
+            context.insert("warehouse".into(), exact.into());
+        }
+        if !context.is_empty() {
+            client.context = serde_json::Value::Object(context);
+        }
+        Ok(client)
+    }
 }
 
 fn integral_f64(v: f64) -> Option<i64> {
@@ -165,10 +251,15 @@ impl<'a> NumColumn<'a> {
     }
 }
 
-/// `select userid, movieid, rating from <table>` into ratings, fetched in the SQL API's Arrow
-/// form (no value is rendered as text on the way).
+/// `select userid, movieid, rating from <table>` into ratings: in the SQL API's Arrow form when
+/// the server offers it (no value is rendered as text on the way), else from its JSON
+/// partitions (Snowflake's).
 pub fn read_ratings(client: &mut SqlClient, table: &TableName) -> Result<Ratings, TableError> {
     let sql = format!("select userid, movieid, rating from {}", table.sql());
+    if !client.arrow_results() {
+        let out = client.execute(&sql).map_err(|source| TableError::Read { table: table.to_string(), source })?;
+        return ratings_from_text(table, &out.rows);
+    }
     let out = client.query_arrow(&sql).map_err(|source| TableError::Read { table: table.to_string(), source })?;
     let total = out.batches.iter().map(|b| b.num_rows()).sum();
     let mut ratings = recommender::load::RatingsBuilder::with_capacity(total);
@@ -212,6 +303,31 @@ pub fn read_ratings(client: &mut SqlClient, table: &TableName) -> Result<Ratings
     Ok(ratings.finish())
 }
 
+/// Ratings from rows of text (`USERID`, `MOVIEID`, `RATING` as the SQL API's JSON renders them).
+fn ratings_from_text(table: &TableName, rows: &[Vec<Option<String>>]) -> Result<Ratings, TableError> {
+    let mut ratings = recommender::load::RatingsBuilder::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let bad = |why: String| TableError::BadRow { table: table.to_string(), row: i + 1, why };
+        if r.len() != 3 {
+            return Err(bad(format!("expected 3 columns, got {}", r.len())));
+        }
+        let cell = |c: usize, name: &str| r[c].as_deref().ok_or_else(|| bad(format!("{name} is null")));
+        let number = |c: usize, name: &str| -> Result<f64, TableError> {
+            let text = cell(c, name)?;
+            text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| bad(format!("{name} {text:?} is not a number")))
+        };
+        let id = |c: usize, name: &str| -> Result<i64, TableError> {
+            let v = number(c, name)?;
+            integral_f64(v).ok_or_else(|| bad(format!("{name} {v} is not an integer")))
+        };
+        ratings.push(id(0, "USERID")?, id(1, "MOVIEID")?, number(2, "RATING")? as f32);
+    }
+    if ratings.is_empty() {
+        return Err(TableError::Empty { table: table.to_string() });
+    }
+    Ok(ratings.finish())
+}
+
 /// Replaces the rows of `table` (`USERID int, TOP_10_RECOMMENDATIONS variant`, created if
 /// missing) with `rows`: the rows go into a staging table first, then one transaction swaps them
 /// in, so readers see either the old recommendations or all of the new ones.
@@ -223,18 +339,23 @@ pub fn write_recommendations(client: &mut SqlClient, table: &TableName, rows: &[
     client.execute(&format!("create table if not exists {} {columns}", table.sql())).map_err(werr)?;
     client.execute(&format!("create or replace table {} {columns}", stage.sql())).map_err(werr)?;
     let result = (|| {
+        let head = format!("insert into {} select column1, parse_json(column2) from values ", stage.sql());
         let mut sql = String::new();
-        for chunk in rows.chunks(INSERT_ROWS) {
-            sql.clear();
-            sql.push_str(&format!("insert into {} select column1, parse_json(column2) from values ", stage.sql()));
-            for (n, (user, items)) in chunk.iter().enumerate() {
-                use std::fmt::Write as _;
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                let list: Vec<String> = items.iter().map(i64::to_string).collect();
-                let _ = write!(sql, "({user}, '[{}]')", list.join(","));
+        for (user, items) in rows {
+            use std::fmt::Write as _;
+            if sql.is_empty() {
+                sql.push_str(&head);
+            } else {
+                sql.push_str(", ");
             }
+            let list: Vec<String> = items.iter().map(i64::to_string).collect();
+            let _ = write!(sql, "({user}, '[{}]')", list.join(","));
+            if sql.len() >= INSERT_BYTES {
+                client.execute(&sql)?;
+                sql.clear();
+            }
+        }
+        if !sql.is_empty() {
             client.execute(&sql)?;
         }
         let (t, s) = (table.sql(), stage.sql());

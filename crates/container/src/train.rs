@@ -180,8 +180,8 @@ pub fn run(root: &MlRoot) -> Result<TrainReport, TrainError> {
         println!("training job {job}");
     }
     let hp = read_hyperparameters(&root.hyperparameters())?;
-    let model_keys: BTreeMap<String, String> =
-        hp.iter().filter(|(k, _)| !CONTAINER_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let container_key = |k: &str| CONTAINER_KEYS.contains(&k) || tables::HYPERPARAMETERS.contains(&k);
+    let model_keys: BTreeMap<String, String> = hp.iter().filter(|(k, _)| !container_key(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let (params, unknown) = Params::from_strings(&model_keys)?;
     for key in unknown {
         println!("warning: hyperparameter {key:?} is not used by this algorithm; ignored");
@@ -197,8 +197,8 @@ pub fn run(root: &MlRoot) -> Result<TrainReport, TrainError> {
     let from_table = input_table.as_ref().filter(|_| !channel.exists());
     let mut warehouse: Option<SqlClient> = None;
     if from_table.is_some() || output_table.is_some() {
-        match tables::connect_from_env() {
-            Some(c) => warehouse = Some(c?),
+        match tables::Connection::from(&hp) {
+            Some(c) => warehouse = Some(c.connect()?),
             None => {
                 let (key, table) = match (&from_table, &output_table) {
                     (Some(t), _) => ("input_table_name", t.to_string()),

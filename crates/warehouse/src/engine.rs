@@ -35,6 +35,7 @@ pub(crate) struct Inner {
     pub token_ttl_secs: i64,
     /// How often the task scheduler looks for due tasks.
     pub task_tick: std::time::Duration,
+    pub result_spill_bytes: usize,
 }
 
 /// What [`Warehouse::open`] returns: the warehouse and, on the very first start only, the
@@ -51,11 +52,14 @@ pub struct WarehouseConfig {
     pub token_ttl_secs: i64,
     /// How often [`Warehouse::start_scheduler`] looks for due tasks (tests shorten it).
     pub task_tick: std::time::Duration,
+    /// A query result in Arrow form past this many bytes is written to
+    /// `<data>/warehouse/results/` instead of being held in memory until it is fetched.
+    pub result_spill_bytes: usize,
 }
 
 impl Default for WarehouseConfig {
     fn default() -> Self {
-        WarehouseConfig { call: CallConfig::default(), token_ttl_secs: 4 * 3600, task_tick: std::time::Duration::from_secs(1) }
+        WarehouseConfig { call: CallConfig::default(), token_ttl_secs: 4 * 3600, task_tick: std::time::Duration::from_secs(1), result_spill_bytes: 16 << 20 }
     }
 }
 
@@ -78,6 +82,8 @@ impl Warehouse {
             attach(&root, &Ident::quoted(&name), &dir.join(file))?;
         }
         crate::load::sweep_staging(&root)?;
+        // Results spilled by an earlier run of the server are nobody's now.
+        let _ = std::fs::remove_dir_all(dir.join("results"));
         let imports = data_dir.join("imports");
         std::fs::create_dir_all(&imports).map_err(|e| WarehouseError::Internal(format!("creating {}: {e}", imports.display())))?;
         let user = integration_user(&catalog, &iam)?;
@@ -103,9 +109,15 @@ impl Warehouse {
                 account_locator,
                 token_ttl_secs: config.token_ttl_secs,
                 task_tick: config.task_tick,
+                result_spill_bytes: config.result_spill_bytes,
             })),
             admin_password,
         })
+    }
+
+    /// `<data dir>/warehouse/results`: large query results waiting to be fetched.
+    pub(crate) fn results_dir(&self) -> PathBuf {
+        self.0.dir.join("results")
     }
 
     /// `<data dir>/imports`: the folder server-side loads may always read.

@@ -40,6 +40,9 @@ pub enum WarehouseError {
     BadToken,
     #[error("Authentication token has expired.  The user must authenticate again.")]
     TokenExpired,
+    /// A key-pair JWT was refused, for whatever reason (the log has it under this id).
+    #[error("JWT token is invalid. [{0}]")]
+    JwtInvalid(String),
     #[error("Statement {0} not found.")]
     NoSuchStatement(String),
     #[error("Statement reached its statement or warehouse timeout of {0} second(s) and was canceled.")]
@@ -81,6 +84,7 @@ impl WarehouseError {
             WarehouseError::BadCredentials => (401, "390100", "08004"),
             WarehouseError::BadToken => (401, "390303", "08004"),
             WarehouseError::TokenExpired => (401, "390318", "08004"),
+            WarehouseError::JwtInvalid(_) => (401, "390144", "08001"),
             WarehouseError::NoSuchStatement(_) => (404, "333333", "02000"),
             WarehouseError::Timeout(_) => (408, "000630", "57014"),
             WarehouseError::Canceled => (422, "000604", "57014"),
@@ -124,6 +128,11 @@ impl From<duckdb::Error> for WarehouseError {
             return WarehouseError::Syntax(rest.to_string());
         }
         if let Some(rest) = msg.split_once("Catalog Error: ").map(|x| x.1) {
+            // `Table with name nowhere does not exist!`: Snowflake's "does not exist" (002003).
+            let missing = rest.split_once(" with name ").and_then(|(_, r)| r.split_once(" does not exist")).map(|(name, _)| name.trim());
+            if let Some(name) = missing.filter(|n| !n.is_empty() && !n.contains(char::is_whitespace)) {
+                return WarehouseError::NotFound { kind: "Object", name: name.to_uppercase() };
+            }
             return WarehouseError::Execution(rest.to_string());
         }
         // An external-function failure travels through DuckDB as the callback's error text.

@@ -9,12 +9,14 @@
 //! password or token in clear.
 
 pub mod api;
+mod arrow_rows;
 pub mod catalog;
 pub mod connector;
 mod engine;
 mod error;
 mod exec;
 pub mod extfn;
+pub mod keypair;
 pub mod load;
 use iam::random;
 mod result;
@@ -23,6 +25,7 @@ pub mod sql;
 pub mod tasks;
 mod users;
 
+pub use arrow_rows::ArrowRows;
 pub use engine::{Opened, Warehouse, WarehouseConfig, ADMIN_PASSWORD_ENV, ADMIN_USER};
 pub use error::{WarehouseError, WireCode};
 pub use exec::caller_tables::TableUse;

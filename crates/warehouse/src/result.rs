@@ -42,7 +42,7 @@ pub struct QueryResult {
     /// ([`crate::Session::set_arrow_results`]); `rows` is then empty. The SQL API sends them as
     /// Arrow IPC partitions instead of JSON strings.
     #[serde(skip)]
-    pub arrow: Option<Vec<RecordBatch>>,
+    pub arrow: Option<crate::ArrowRows>,
 }
 
 impl QueryResult {
@@ -68,7 +68,7 @@ impl QueryResult {
     /// Rows in the result, in whichever form it holds them.
     pub fn num_rows(&self) -> usize {
         match &self.arrow {
-            Some(batches) => batches.iter().map(RecordBatch::num_rows).sum(),
+            Some(a) => a.num_rows(),
             None => self.rows.len(),
         }
     }

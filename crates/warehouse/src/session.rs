@@ -28,16 +28,35 @@ pub struct Session {
 }
 
 impl Warehouse {
-    /// A session for `user` (who must exist) in `role` (default: the user's default role).
+    /// A session for `user` (who must exist and not be disabled) in `role`, or else the user's
+    /// default role when it is still granted to them, or else PUBLIC. It starts in the user's
+    /// default namespace and warehouse; one that no longer exists (or that the role may not
+    /// use) leaves that part of the context unset, as in Snowflake.
     pub fn session(&self, user: &str, role: Option<&str>) -> Result<Session, WarehouseError> {
         let name = user.to_uppercase();
-        let (_, default_role) = self
-            .catalog()
-            .user(&name)?
-            .ok_or_else(|| WarehouseError::not_found("User", &name))?;
+        let rec = self.catalog().user_record(&name)?.ok_or_else(|| WarehouseError::not_found("User", &name))?;
+        if rec.disabled() {
+            return Err(WarehouseError::BadCredentials);
+        }
         let mut s = self.bare_session(name, PUBLIC.into())?;
-        let role = role.map(str::to_uppercase).or(default_role).unwrap_or_else(|| PUBLIC.into());
-        s.set_role(&role)?;
+        match role {
+            Some(r) => s.set_role(&r.to_uppercase())?,
+            None => {
+                if let Some(r) = &rec.default_role {
+                    if s.available_roles()?.contains(r) {
+                        s.set_role(r)?;
+                    }
+                }
+            }
+        }
+        if let Some(ns) = rec.prop("DEFAULT_NAMESPACE") {
+            let two_parts = crate::sql::ObjectName::parse(ns).is_ok_and(|n| n.0.len() == 2);
+            let r = if two_parts { s.use_context(None, Some(ns), None) } else { s.use_context(Some(ns), None, None) };
+            gone_is_unset(r)?;
+        }
+        if let Some(w) = rec.prop("DEFAULT_WAREHOUSE") {
+            gone_is_unset(s.use_context(None, None, Some(w)))?;
+        }
         Ok(s)
     }
 
@@ -73,6 +92,14 @@ impl Warehouse {
     /// (retries, backoff and polls included); pair it with [`Warehouse::interrupt_handle`].
     pub fn cancel_handle(session: &Session) -> Arc<crate::extfn::Cancel> {
         Arc::clone(&session.cancel)
+    }
+}
+
+/// A default object that is gone or out of the role's reach leaves the context unset.
+fn gone_is_unset(r: Result<(), WarehouseError>) -> Result<(), WarehouseError> {
+    match r {
+        Err(WarehouseError::NotFound { .. } | WarehouseError::Insufficient { .. }) => Ok(()),
+        other => other,
     }
 }
 

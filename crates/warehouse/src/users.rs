@@ -24,6 +24,12 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A hash no password matches, checked in place of a missing one.
+fn stand_in_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random::hex_id(16)).unwrap_or_default())
+}
+
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -50,11 +56,60 @@ impl Warehouse {
     /// password).
     pub fn login(&self, user: &str, password: &str) -> Result<Token, WarehouseError> {
         let name = user.to_uppercase();
-        let (hash, default_role) = self.catalog().user(&name)?.ok_or(WarehouseError::BadCredentials)?;
-        if !verify_password(password, &hash) {
-            return Err(WarehouseError::BadCredentials);
+        let rec = self.catalog().user_record(&name)?;
+        // A hash is checked whatever the user (unknown, disabled, without a password), so the
+        // answer takes as long either way.
+        let hash = rec.as_ref().map(|u| u.password_hash.as_str()).filter(|h| !h.is_empty());
+        let ok = verify_password(password, hash.unwrap_or_else(|| stand_in_hash())) && hash.is_some();
+        let rec = rec.filter(|u| ok && !u.disabled()).ok_or(WarehouseError::BadCredentials)?;
+        self.token_for(&rec)
+    }
+
+    /// Checks a key-pair JWT (see [`crate::keypair`]) for the account and user the client logs
+    /// in to, when it names them, and issues a token for the JWT's user.
+    pub fn login_jwt(&self, jwt: &str, account: Option<&str>, user: Option<&str>) -> Result<Token, WarehouseError> {
+        let user = self.authenticate_jwt(jwt, account, user)?;
+        let rec = self.catalog().user_record(&user)?.ok_or(WarehouseError::BadCredentials)?;
+        self.token_for(&rec)
+    }
+
+    /// A token in the user's starting role ([`Warehouse::starting_role`]).
+    fn token_for(&self, rec: &crate::catalog::UserRecord) -> Result<Token, WarehouseError> {
+        self.issue_token(&rec.name, &self.starting_role(rec)?)
+    }
+
+    /// The user's default role when it is still granted to them, else PUBLIC.
+    fn starting_role(&self, rec: &crate::catalog::UserRecord) -> Result<String, WarehouseError> {
+        Ok(match &rec.default_role {
+            Some(r) if self.user_has_role(&rec.name, r)? => r.clone(),
+            _ => crate::catalog::PUBLIC.into(),
+        })
+    }
+
+    /// The caller a key-pair JWT on a request names (the SQL API's `KEYPAIR_JWT` bearer
+    /// token), in the user's starting role; every refusal is [`WarehouseError::JwtInvalid`].
+    pub fn authenticate_keypair_jwt(&self, jwt: &str) -> Result<Principal, WarehouseError> {
+        let user = self.authenticate_jwt(jwt, None, None)?;
+        let rec = self.catalog().user_record(&user)?.ok_or(WarehouseError::BadToken)?;
+        Ok(Principal { role: self.starting_role(&rec)?, user })
+    }
+
+    /// Whether `role` is granted to `user`, directly or through the roles granted to them.
+    pub fn user_has_role(&self, user: &str, role: &str) -> Result<bool, WarehouseError> {
+        if role == crate::catalog::PUBLIC {
+            return Ok(true);
         }
-        self.issue_token(&name, &default_role.unwrap_or_else(|| crate::catalog::PUBLIC.into()))
+        for r in self.catalog().user_roles(user)? {
+            if self.catalog().effective_roles(&r)?.contains(role) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether `user` exists and is not disabled (a renewal checks this).
+    pub fn user_enabled(&self, user: &str) -> Result<bool, WarehouseError> {
+        Ok(self.catalog().user_record(&user.to_uppercase())?.is_some_and(|u| !u.disabled()))
     }
 
     /// A token for a user without a password check (the control plane's short-lived job tokens).

@@ -89,8 +89,33 @@ pub fn run_init(a: InitArgs) -> anyhow::Result<()> {
     println!("sagemaker_role_arn: {}", config.sagemaker_role_arn);
     println!("snf_ef_role_arn: {}", config.snf_ef_role_arn);
     println!("wrote {}", a.config.display());
+    // The lab's warehouse user starts its sessions where the lab works, when a login is saved.
+    let sql = crate::sql::client::SqlServerArgs {
+        endpoint_url: a.server.endpoint_url.clone(),
+        data_dir: a.server.data_dir.clone(),
+        token: std::env::var("RECPIPE_TOKEN").ok().filter(|t| !t.is_empty()),
+        user: "admin".into(),
+        password: None,
+    };
+    match crate::sql::client::connect(&sql).and_then(|mut c| set_lab_defaults(&mut c)) {
+        Ok(user) => println!("warehouse user {user}: {LAB_DEFAULTS_TEXT}"),
+        Err(e) => println!("warehouse user defaults not set ({e:#}); after `recpipe login`: recpipe sql -q \"alter user <you> set {LAB_DEFAULTS}\""),
+    }
     println!("next: recpipe deploy --config {}; then put the API integration's API_AWS_IAM_USER_ARN and API_AWS_EXTERNAL_ID into the trust policy of {} (recpipe iam update-assume-role-policy)", a.config.display(), config.snf_ef_role_arn);
     Ok(())
+}
+
+/// Where the lab works: a session of the lab's user starts there, so the lab's SQL needs no
+/// `use` before its first statement.
+pub(crate) const LAB_DEFAULTS: &str = "default_namespace = MOVIELENS.PUBLIC default_role = SYSADMIN default_warehouse = COMPUTE_WH";
+const LAB_DEFAULTS_TEXT: &str = "sessions start in MOVIELENS.PUBLIC as SYSADMIN on warehouse COMPUTE_WH";
+
+/// Gives the connected warehouse user the lab's defaults; returns the user's name.
+pub(crate) fn set_lab_defaults(client: &mut crate::sql::client::SqlClient) -> anyhow::Result<String> {
+    let out = client.execute("select current_user()")?;
+    let user = out.rows.first().and_then(|r| r.first().cloned().flatten()).context("current_user() answered nothing")?;
+    client.execute(&format!("alter user \"{}\" set {LAB_DEFAULTS}", user.replace('"', "\"\"")))?;
+    Ok(user)
 }
 
 /// The lab's two roles (created, or found when they exist) and the deploy configuration naming them.

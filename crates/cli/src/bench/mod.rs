@@ -1,6 +1,7 @@
 //! `recpipe bench`: measurements, not tests. `bench train` runs the container's training
 //! pipeline in-process on a ratings file and reports phase timings and peak memory.
 
+pub mod connector;
 pub mod console;
 pub mod gateway;
 pub mod serve;
@@ -27,6 +28,9 @@ pub enum BenchCommand {
     Warehouse(crate::bench::warehouse::WarehouseArgs),
     /// Render times of the web console's job page (folds x epochs curves) and jobs list.
     Console(crate::bench::console::ConsoleArgs),
+    /// Snowflake's Python connector: fetch_pandas_all of a ratings table against the SQL API's
+    /// JSON form, and small-query round trips per second.
+    Connector(crate::bench::connector::ConnectorArgs),
 }
 
 #[derive(Args)]
@@ -64,6 +68,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Gateway(a) => a.json,
         BenchCommand::Warehouse(a) => a.json,
         BenchCommand::Console(_) => false,
+        BenchCommand::Connector(a) => a.json,
     };
     if !json {
         let m = Machine::read();
@@ -75,6 +80,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Gateway(a) => crate::bench::gateway::run(a),
         BenchCommand::Warehouse(a) => crate::bench::warehouse::run(a),
         BenchCommand::Console(a) => crate::bench::console::run(a),
+        BenchCommand::Connector(a) => crate::bench::connector::run(a),
     }
 }
 

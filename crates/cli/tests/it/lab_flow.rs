@@ -4,18 +4,14 @@
 //! README, and the failure paths a user meets first.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{recpipe, Up};
+use crate::support::{shared, Up};
 
 const PASSWORD: &str = "lab-flow-Passw0rd";
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
 
 struct Lab {
     up: Up,
@@ -121,16 +117,7 @@ fn the_acceptance_story_runs_as_written() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let movielens = shared().join("data/movielens/ml-latest-small");
-    let data = if movielens.join("ratings.csv").exists() {
-        movielens
-    } else {
-        println!("{} is absent: using `recpipe datagen --preset small`", movielens.display());
-        let out = dir.join("small");
-        let st = recpipe().args(["datagen", "--preset", "small", "--out"]).arg(&out).status().unwrap();
-        assert!(st.success());
-        out
-    };
+    let data = crate::support::lab_data(&dir);
 
     // The server may read the MovieLens folder because --load-dir (RECPIPE_LOAD_DIR) names it.
     let up = Up::start_with(&dir, &[("RECPIPE_ADMIN_PASSWORD", PASSWORD), ("RECPIPE_LOAD_DIR", data.to_str().unwrap())]);
@@ -140,13 +127,7 @@ fn the_acceptance_story_runs_as_written() {
     let config = dir.join("config.dev.yml");
     lab.ok(&["init", "--unique-id", "e2e", "--config", config.to_str().unwrap()]);
     let deployed = lab.ok(&["deploy", "--config", config.to_str().unwrap()]);
-    let url_of = |f: &str| {
-        deployed
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("POST - ").filter(|u| u.ends_with(&format!("/{f}"))))
-            .unwrap_or_else(|| panic!("no {f} URL in:\n{deployed}"))
-            .to_string()
-    };
+    let url_of = |f: &str| crate::support::deployed_url(&deployed, f);
     let train_url = url_of("train");
     let prefix = train_url.trim_end_matches("train").to_string();
     let yml = std::fs::read_to_string(&config).unwrap();

@@ -3,11 +3,14 @@
 mod aws_deploy;
 mod bench_machine;
 mod container_image;
+mod container_keypair;
 mod broken_pipe;
 mod console_browser;
 mod container_serve;
 mod container_train;
 mod gateway_up;
+mod lab_connector;
+mod lab_defaults;
 mod lab_flow;
 mod mlplane_authz;
 mod load_crash;

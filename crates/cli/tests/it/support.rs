@@ -152,6 +152,40 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `../shared` beside the repository (the acceptance flow and the MovieLens sample).
+pub fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+/// The MovieLens sample from `../shared` when present, else `recpipe datagen --preset small`
+/// written under `dir`.
+pub fn lab_data(dir: &Path) -> PathBuf {
+    let movielens = shared().join("data/movielens/ml-latest-small");
+    if movielens.join("ratings.csv").exists() {
+        return movielens;
+    }
+    println!("{} is absent: using `recpipe datagen --preset small`", movielens.display());
+    let out = dir.join("small");
+    assert!(recpipe().args(["datagen", "--preset", "small", "--out"]).arg(&out).status().unwrap().success());
+    out
+}
+
+/// A small MovieLens folder at `<dir>/imports/ml` (so `recpipe load movielens ml` reads it).
+pub fn small_movielens(dir: &Path, users: i64, items: i64) {
+    let data = dir.join("imports/ml");
+    write_ratings(&data.join("ratings.csv"), users, items);
+    std::fs::write(data.join("movies.csv"), "movieId,title,genres\n1,One (1995),Drama\n").unwrap();
+}
+
+/// The URL `recpipe deploy` printed for route `f` (`POST - <url>/f`).
+pub fn deployed_url(deployed: &str, f: &str) -> String {
+    deployed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("POST - ").filter(|u| u.ends_with(&format!("/{f}"))))
+        .unwrap_or_else(|| panic!("no {f} URL in:\n{deployed}"))
+        .to_string()
+}
+
 /// A `recpipe up --port 0` process, stopped (SIGKILL) on drop.
 pub struct Up {
     pub child: Child,
@@ -185,6 +219,13 @@ impl Up {
 
     pub fn addr(&self) -> &str {
         self.url.strip_prefix("http://").unwrap()
+    }
+
+    /// Runs a client subcommand that must succeed; returns its stdout.
+    pub fn ok(&self, data_dir: &Path, args: &[&str]) -> String {
+        let (ok, out, err) = self.cli(data_dir, args);
+        assert!(ok, "recpipe {args:?} failed:\n{out}\n{err}");
+        out
     }
 
     /// Runs a client subcommand against this server; returns (success, stdout, stderr).

@@ -135,8 +135,20 @@ impl FromRequestParts<ApiState> for Authorized {
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("Snowflake Token=\"").map(|t| t.trim_end_matches('"')))
-            .ok_or(WarehouseError::BadToken)?;
-        Ok(Authorized(state.wh.authenticate(token.trim())?))
+            .ok_or(WarehouseError::BadToken)?
+            .trim();
+        // Snowflake's header names the kind of bearer token; without it, a token shaped like a
+        // JWT (three base64url parts, the first a JSON object) is taken for a key-pair JWT.
+        let kind = parts.headers.get("x-snowflake-authorization-token-type").and_then(|v| v.to_str().ok()).map(str::to_ascii_uppercase);
+        let jwt = match kind.as_deref() {
+            Some("KEYPAIR_JWT") => true,
+            Some(_) => false,
+            None => token.starts_with("eyJ") && token.matches('.').count() == 2,
+        };
+        if jwt {
+            return Ok(Authorized(state.wh.authenticate_keypair_jwt(token)?));
+        }
+        Ok(Authorized(state.wh.authenticate(token)?))
     }
 }
 

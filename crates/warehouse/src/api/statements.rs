@@ -224,6 +224,7 @@ fn clone_error(e: &WarehouseError) -> WarehouseError {
         BadCredentials => BadCredentials,
         BadToken => BadToken,
         TokenExpired => TokenExpired,
+        JwtInvalid(id) => JwtInvalid(id.clone()),
         NoSuchStatement(m) => NoSuchStatement(m.clone()),
         Timeout(t) => Timeout(*t),
         Canceled => Canceled,

@@ -1,6 +1,5 @@
 //! The SQL API's JSON shapes: ResultSet, QueryStatus, partitions.
 
-use duckdb::arrow::record_batch::RecordBatch;
 use serde_json::{json, Value};
 
 use super::store::Entry;
@@ -52,29 +51,11 @@ fn partitions(n: usize, per: usize) -> Vec<std::ops::Range<usize>> {
     (0..n).step_by(per.max(1)).map(|s| s..(s + per.max(1)).min(n)).collect()
 }
 
-/// Runs of whole batches (indices into `batches`) of at least `per` rows each, the last one
-/// possibly smaller; none for no batches. The connector's result chunks are these runs too.
-pub(crate) fn batch_runs(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let (mut start, mut rows) = (0, 0);
-    for (i, b) in batches.iter().enumerate() {
-        rows += b.num_rows();
-        if rows >= per.max(1) {
-            out.push(start..i + 1);
-            (start, rows) = (i + 1, 0);
-        }
-    }
-    if start < batches.len() {
-        out.push(start..batches.len());
-    }
-    out
-}
-
-/// Arrow partitions: [`batch_runs`], and one empty partition for an empty result.
-fn arrow_partitions(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = batch_runs(batches, per);
+/// Arrow partitions: runs of whole batches, and one empty partition for an empty result.
+fn arrow_partitions(a: &crate::ArrowRows, per: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = crate::arrow_rows::batch_runs(a.batch_rows(), per);
     if out.is_empty() {
-        out.push(0..batches.len());
+        out.push(0..0);
     }
     out
 }
@@ -82,27 +63,25 @@ fn arrow_partitions(batches: &[RecordBatch], per: usize) -> Vec<std::ops::Range<
 /// Partition `n` of an Arrow result as an Arrow IPC stream, or `None` if there is no such
 /// partition.
 pub fn arrow_partition(r: &QueryResult, n: usize, per: usize) -> Result<Option<Vec<u8>>, WarehouseError> {
-    let batches = r.arrow.as_deref().unwrap_or_default();
-    let Some(range) = arrow_partitions(batches, per).get(n).cloned() else { return Ok(None) };
-    let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(duckdb::arrow::datatypes::Schema::empty()));
+    let Some(a) = r.arrow.as_ref() else { return Ok(None) };
+    let Some(range) = arrow_partitions(a, per).get(n).cloned() else { return Ok(None) };
+    let schema = a.schema().cloned().unwrap_or_else(|| std::sync::Arc::new(duckdb::arrow::datatypes::Schema::empty()));
     let fail = |e: duckdb::arrow::error::ArrowError| WarehouseError::Internal(format!("encoding result partition {n} as Arrow: {e}"));
-    let size: usize = batches[range.clone()].iter().map(RecordBatch::get_array_memory_size).sum();
+    let size = a.bytes(range.clone());
     let mut w = arrow_ipc::writer::StreamWriter::try_new(Vec::with_capacity(size + 1024), &schema).map_err(fail)?;
-    for b in &batches[range] {
-        w.write(b).map_err(fail)?;
+    for b in a.batches(range)? {
+        w.write(&b).map_err(fail)?;
     }
     w.into_inner().map(Some).map_err(fail)
 }
 
 pub fn result_set(handle: &str, e: &Entry, r: &QueryResult, per: usize, nullable: bool) -> Value {
-    if let Some(batches) = &r.arrow {
-        let info: Vec<Value> = arrow_partitions(batches, per)
+    if let Some(a) = &r.arrow {
+        let info: Vec<Value> = arrow_partitions(a, per)
             .into_iter()
             .map(|p| {
-                let part = &batches[p];
-                let rows: usize = part.iter().map(RecordBatch::num_rows).sum();
-                let size: usize = part.iter().map(RecordBatch::get_array_memory_size).sum();
-                json!({ "rowCount": rows, "uncompressedSize": size })
+                let rows: usize = a.batch_rows()[p.clone()].iter().sum();
+                json!({ "rowCount": rows, "uncompressedSize": a.bytes(p) })
             })
             .collect();
         let mut v = json_result_set(handle, e, r, info, Value::Array(Vec::new()));

@@ -13,10 +13,12 @@ mod functions;
 pub use connector::SavedSession;
 mod integrations;
 pub mod security;
+mod users;
 pub mod tasks;
 
 pub use functions::FunctionRecord;
 pub use integrations::{call_timeout, IntegrationRecord};
+pub use users::{UserChange, UserRecord};
 pub use tasks::{TaskRecord, TaskRun};
 
 use std::path::Path;
@@ -60,6 +62,8 @@ CREATE TABLE IF NOT EXISTS connector_sessions (master_hash TEXT PRIMARY KEY, use
     database TEXT, schema TEXT, warehouse TEXT, expires INTEGER NOT NULL);
 -- When tables and views were created (DuckDB keeps no such time), by `DB.SCHEMA.NAME`.
 CREATE TABLE IF NOT EXISTS created (object TEXT PRIMARY KEY, created INTEGER NOT NULL);
+-- Users' properties beyond name, password and default role (`alter user ... set`), by name.
+CREATE TABLE IF NOT EXISTS user_props (user TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, name));
 ";
 
 pub struct Catalog {

@@ -77,14 +77,21 @@ pub async fn login(
     let v = json_body(&headers, &body, LOGIN_BODY_CAP)?;
     let data = v.get("data").unwrap_or(&v);
     let field = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let (user, password) = (field("LOGIN_NAME"), field("PASSWORD"));
-    let authenticator = field("AUTHENTICATOR").to_uppercase();
-    if !(authenticator.is_empty() || authenticator == "SNOWFLAKE") {
-        return Err(ConnError::Login);
-    }
+    let (user, password, jwt, account) = (field("LOGIN_NAME"), field("PASSWORD"), field("TOKEN"), field("ACCOUNT_NAME"));
+    let key_pair = match field("AUTHENTICATOR").to_uppercase().as_str() {
+        "" | "SNOWFLAKE" => false,
+        "SNOWFLAKE_JWT" => true,
+        // Other authenticators (OAuth, SSO, MFA...) are not offered: refused as a bad login.
+        _ => return Err(ConnError::Login(WarehouseError::BadCredentials)),
+    };
     let wh = st.wh.clone();
     let (token, session) = blocking(move || -> Result<_, WarehouseError> {
-        let token = wh.login(&user, &password)?;
+        let token = if key_pair {
+            let nonempty = |v: &String| !v.is_empty();
+            wh.login_jwt(&jwt, Some(&account).filter(|a| nonempty(a)).map(String::as_str), Some(&user).filter(|u| nonempty(u)).map(String::as_str))?
+        } else {
+            wh.login(&user, &password)?
+        };
         let mut s = wh.session(&token.user, q.role.as_deref().filter(|r| !r.is_empty()))?;
         apply_login_context(&mut s, &q)?;
         Ok((token, s))
@@ -117,7 +124,15 @@ pub async fn renew(State(st): State<ConnectorState>, headers: HeaderMap) -> Resu
     let master = snowflake_token(&headers).ok_or(Refusal::MasterExpired)?.to_string();
     let st2 = st.clone();
     let (conn, token) = blocking(move || -> Result<_, ConnError> {
-        if let Some(conn) = st2.sessions.by_master(&master) {
+        let live = st2.sessions.by_master(&master);
+        let user = match &live {
+            Some(conn) => conn.user.clone(),
+            None => st2.wh.catalog().connector_session(&hex::encode(sessions::digest(&master)))?.map(|s| s.user).unwrap_or_default(),
+        };
+        if !st2.wh.user_enabled(&user)? {
+            return Err(Refusal::MasterExpired.into());
+        }
+        if let Some(conn) = live {
             // A statement may be running: the new token then carries the default role.
             let role = conn.session.try_lock().map(|s| s.role.clone()).unwrap_or_else(|_| crate::catalog::PUBLIC.into());
             let token = st2.wh.issue_token(&conn.user, &role)?;

@@ -113,8 +113,9 @@ pub fn router(state: ConnectorState) -> Router {
 pub enum ConnError {
     /// A statement failed: Snowflake's code and SQLSTATE from the warehouse's one wire table.
     Sql(WarehouseError, Option<String>),
-    /// Unknown user, wrong password, disabled user, bad key: one answer for all.
-    Login,
+    /// Unknown user, wrong password, disabled user: one answer for all (390100); a refused
+    /// key-pair JWT: another, the same for every reason (390144).
+    Login(WarehouseError),
     Session(Refusal),
     /// The request itself is malformed (not JSON, missing field).
     BadRequest(String),
@@ -123,7 +124,7 @@ pub enum ConnError {
 impl From<WarehouseError> for ConnError {
     fn from(e: WarehouseError) -> Self {
         match e {
-            WarehouseError::BadCredentials => ConnError::Login,
+            WarehouseError::BadCredentials | WarehouseError::JwtInvalid(_) => ConnError::Login(e),
             e => ConnError::Sql(e, None),
         }
     }
@@ -152,9 +153,9 @@ impl IntoResponse for ConnError {
     fn into_response(self) -> Response {
         let body = match self {
             ConnError::Sql(e, qid) => sql_error(&e, qid.as_deref()),
-            ConnError::Login => json!({
-                "success": false, "code": WarehouseError::BadCredentials.wire().code,
-                "message": WarehouseError::BadCredentials.to_string(), "data": { "nextAction": "RETRY_LOGIN" },
+            ConnError::Login(e) => json!({
+                "success": false, "code": e.wire().code, "message": e.to_string(),
+                "data": { "nextAction": "RETRY_LOGIN", "authnMethod": null, "sqlState": e.wire().sql_state },
             }),
             ConnError::Session(Refusal::SessionExpired) => json!({
                 "success": false, "code": "390112", "message": "Your session has expired. Please login again.", "data": null,
@@ -185,7 +186,13 @@ impl FromRequestParts<ConnectorState> for Connected {
 
     async fn from_request_parts(parts: &mut Parts, state: &ConnectorState) -> Result<Self, Self::Rejection> {
         let token = snowflake_token(&parts.headers).ok_or(Refusal::SessionExpired)?;
-        Ok(Connected(state.sessions.get(token)?))
+        let conn = state.sessions.get(token)?;
+        // The session token is a warehouse login token too: one ended elsewhere (the user was
+        // disabled) ends the session here.
+        if state.wh.authenticate(token).is_err() {
+            return Err(Refusal::SessionExpired.into());
+        }
+        Ok(Connected(conn))
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use duckdb::arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -219,7 +218,15 @@ fn describe(s: &mut Session, sts: &[SourceStatement]) -> Result<(S, u32), Wareho
     };
     let ty = statement_type(st);
     if ty != kind::SELECT {
-        return Ok((S::Done(Arc::new(QueryResult::default())), ty));
+        // The columns the statement would answer with, and no rows (the drivers read a result
+        // of no columns as malformed).
+        let column = match ty {
+            kind::INSERT => crate::Column::typed("number of rows inserted", "fixed"),
+            kind::UPDATE => crate::Column::typed("number of rows updated", "fixed"),
+            kind::DELETE => crate::Column::typed("number of rows deleted", "fixed"),
+            _ => crate::Column::text("status"),
+        };
+        return Ok((S::Done(Arc::new(QueryResult { columns: vec![column], ..QueryResult::default() })), ty));
     }
     let text = format!("SELECT * FROM ({}) LIMIT 0", st.text);
     let mut toks = lex("SELECT * FROM (")?;
@@ -304,13 +311,13 @@ fn success(st: &ConnectorState, base: &ChunkBase, qid: &str, r: &QueryResult, ct
         "finalDatabaseName": ctx["databaseName"], "finalSchemaName": ctx["schemaName"],
         "finalWarehouseName": ctx["warehouseName"], "finalRoleName": ctx["roleName"],
     });
-    match r.arrow.as_deref() {
-        Some(batches) if w.is_arrow() => {
+    match r.arrow.as_ref() {
+        Some(arrow) if w.is_arrow() => {
             data["queryResultFormat"] = json!("arrow");
             // The first run of batches travels inline, the others as chunks fetched by URL.
-            let runs = rowset::chunks(batches, st.config.chunk_rows);
+            let runs = rowset::chunks(arrow, st.config.chunk_rows);
             data["rowsetBase64"] = json!(match runs.first() {
-                Some(first) => w.arrow_base64(&batches[first.clone()])?,
+                Some(first) => w.arrow_base64(&arrow.batches(first.clone())?)?,
                 None => String::new(),
             });
             if runs.len() > 1 {
@@ -318,9 +325,8 @@ fn success(st: &ConnectorState, base: &ChunkBase, qid: &str, r: &QueryResult, ct
                     .iter()
                     .enumerate()
                     .map(|(i, range)| {
-                        let part = &batches[range.clone()];
-                        let rows: usize = part.iter().map(RecordBatch::num_rows).sum();
-                        let size: usize = part.iter().map(RecordBatch::get_array_memory_size).sum();
+                        let rows: usize = arrow.batch_rows()[range.clone()].iter().sum();
+                        let size = arrow.bytes(range.clone());
                         let url = format!("{}/queries/{qid}/chunks/{}?key={}", base.0, i + 1, st.chunk_key(qid, i + 1));
                         json!({ "url": url, "rowCount": rows, "uncompressedSize": size, "compressedSize": size })
                     })
@@ -354,8 +360,10 @@ pub struct ChunkQuery {
 }
 
 /// `GET /queries/{id}/chunks/{n}?key=…`: chunk `n` (from 1) of an Arrow result as an Arrow IPC
-/// stream. The key in the URL, derived from a per-process secret, is the authorisation (the
-/// drivers fetch chunks without their session token, as from presigned URLs).
+/// stream, gzipped (`Content-Encoding: gzip`, as Snowflake's chunks arrive). The key in the URL,
+/// derived from a per-process secret, is the authorisation (the drivers fetch chunks without
+/// their session token, as from presigned URLs). A spilled result is read back from its file
+/// one chunk at a time.
 pub async fn chunk(State(st): State<ConnectorState>, Path((qid, n)): Path<(String, usize)>, Query(q): Query<ChunkQuery>) -> Response {
     if n == 0 || !st.chunk_key_matches(&qid, n, &q.key) {
         return (StatusCode::FORBIDDEN, "chunk key does not match").into_response();
@@ -368,13 +376,17 @@ pub async fn chunk(State(st): State<ConnectorState>, Path((qid, n)): Path<(Strin
     };
     let per = st.config.chunk_rows;
     let encoded = blocking(move || -> Result<Option<Vec<u8>>, WarehouseError> {
-        let batches = r.arrow.as_deref().unwrap_or_default();
-        let Some(range) = rowset::chunks(batches, per).get(n).cloned() else { return Ok(None) };
-        rowset::wire(&r)?.arrow_stream(&batches[range]).map(Some)
+        let Some(arrow) = r.arrow.as_ref() else { return Ok(None) };
+        let Some(range) = rowset::chunks(arrow, per).get(n).cloned() else { return Ok(None) };
+        let stream = rowset::wire(&r)?.arrow_stream(&arrow.batches(range)?)?;
+        rowset::gzip(&stream).map(Some)
     })
     .await;
     match encoded {
-        Ok(Ok(Some(bytes))) => ([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
+        Ok(Ok(Some(bytes))) => {
+            let headers = [(axum::http::header::CONTENT_TYPE, "application/octet-stream"), (axum::http::header::CONTENT_ENCODING, "gzip")];
+            (headers, bytes).into_response()
+        }
         Ok(Ok(None)) => (StatusCode::NOT_FOUND, format!("query {qid} has no chunk {n}")).into_response(),
         Ok(Err(e)) => ConnError::Sql(e, Some(qid)).into_response(),
         Err(e) => e.into_response(),

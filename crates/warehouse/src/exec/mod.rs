@@ -10,6 +10,7 @@ mod objects;
 mod security;
 mod show;
 mod tasks;
+mod users;
 
 use crate::result::{render_batch, Column, QueryResult};
 use crate::session::Session;
@@ -55,7 +56,9 @@ impl Session {
             GrantRole { role, to_role, to_user } => self.grant_role(role, to_role, to_user),
             Grant { target, role } => self.grant(target, role, false),
             Revoke { target, role } => self.grant(target, role, true),
-            CreateUser { name, opts, password, default_role } => self.create_user(name, opts, password, default_role),
+            CreateUser { name, opts, props } => self.create_user(name, opts, props),
+            AlterUser { name, if_exists, action } => self.alter_user(name, if_exists, action),
+            DescribeUser(name) => self.describe_user(name),
             CreateTask { def, opts } => self.create_task(def, opts),
             AlterTask { name, if_exists, action } => self.alter_task(name, if_exists, action),
             ExecuteTask(name) => self.execute_task(name),
@@ -122,8 +125,19 @@ impl Session {
                 _ => None,
             })
             .unwrap_or_default();
+        let query = !matches!(
+            first.as_str(),
+            "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
+        );
         let mut stmt = self.conn.prepare(sql)?;
-        let batches: Vec<_> = stmt.query_arrow([])?.collect();
+        let mut batches = Vec::new();
+        let mut spill = (query && self.arrow_results).then(|| crate::arrow_rows::Collector::new(&self.wh.results_dir(), self.wh.0.result_spill_bytes));
+        for b in stmt.query_arrow([])? {
+            match spill.as_mut() {
+                Some(c) => c.push(b)?,
+                None => batches.push(b),
+            }
+        }
         let ncol = stmt.column_count();
         let mut columns = Vec::with_capacity(ncol);
         for i in 0..ncol {
@@ -149,13 +163,9 @@ impl Session {
                 }
             }
         }
-        let query = !matches!(
-            first.as_str(),
-            "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
-        );
-        if query && self.arrow_results {
+        if let Some(c) = spill {
             drop(stmt);
-            return Ok(QueryResult { query_id: String::new(), columns, rows: Vec::new(), arrow: Some(batches) });
+            return Ok(QueryResult { query_id: String::new(), columns, rows: Vec::new(), arrow: Some(c.finish()?) });
         }
         let mut rows = Vec::new();
         for b in &batches {

@@ -1,11 +1,11 @@
-//! Roles, role grants, privilege grants and users.
+//! Roles, role grants and privilege grants.
 
 use crate::catalog::{ACCOUNTADMIN, SECURITYADMIN};
 use crate::result::QueryResult;
 use crate::session::Session;
 use crate::sql::ast::{CreateOpts, GrantTarget};
 use crate::sql::Ident;
-use crate::{users, WarehouseError};
+use crate::WarehouseError;
 
 impl Session {
     fn require_securityadmin(&self) -> Result<(), WarehouseError> {
@@ -125,28 +125,5 @@ impl Session {
             }
         }
         Ok(QueryResult::status("Statement executed successfully."))
-    }
-
-    pub(super) fn create_user(&mut self, name: Ident, opts: CreateOpts, password: Option<String>, default_role: Option<Ident>) -> Result<QueryResult, WarehouseError> {
-        self.require_securityadmin()?;
-        let password = password.ok_or_else(|| WarehouseError::Invalid("CREATE USER needs PASSWORD = '...'".into()))?;
-        if password.len() < 8 {
-            return Err(WarehouseError::Invalid("Password must be at least 8 characters long.".into()));
-        }
-        let cat = self.wh.catalog();
-        if cat.user(name.as_str())?.is_some() && !opts.or_replace {
-            if opts.if_not_exists {
-                return Ok(QueryResult::status(format!("{name} already exists, statement succeeded.")));
-            }
-            return Err(WarehouseError::AlreadyExists(name.to_string()));
-        }
-        let role = default_role.map(|r| r.as_str().to_string());
-        cat.put_user(name.as_str(), &users::hash_password(&password)?, role.as_deref(), opts.or_replace)?;
-        if let Some(r) = role {
-            if cat.role_exists(&r)? {
-                cat.grant_role_to_user(&r, name.as_str())?;
-            }
-        }
-        Ok(QueryResult::status(format!("User {name} successfully created.")))
     }
 }

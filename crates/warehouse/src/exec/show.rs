@@ -147,13 +147,19 @@ impl Session {
                 QueryResult::table(&["created_on", "name", "is_default", "is_current", "owner"], rows)
             }
             ShowKind::Users => {
-                let rows = cat
-                    .users()?
-                    .into_iter()
-                    .filter(|u| like(&pat, &u.0))
-                    .map(|(name, role, created)| vec![s(name.clone()), s(ts(created)), s(name), role])
-                    .collect();
-                QueryResult::table(&["name", "created_on", "login_name", "default_role"], rows)
+                let mut rows = Vec::new();
+                for (name, _, _) in cat.users()?.into_iter().filter(|u| like(&pat, &u.0)) {
+                    let Some(u) = cat.user_record(&name)? else { continue };
+                    let has_key = u.prop("RSA_PUBLIC_KEY").is_some() || u.prop("RSA_PUBLIC_KEY_2").is_some();
+                    let prop = |k: &str| u.prop(k).map(str::to_string);
+                    rows.push(vec![
+                        s(u.name.clone()), s(ts(u.created)), s(u.name.clone()), s(u.name.clone()), prop("COMMENT"), s(u.disabled().to_string()),
+                        prop("DEFAULT_WAREHOUSE"), prop("DEFAULT_NAMESPACE"), u.default_role.clone(),
+                        s((!u.password_hash.is_empty()).to_string()), s(has_key.to_string()),
+                    ]);
+                }
+                let cols = ["name", "created_on", "login_name", "display_name", "comment", "disabled", "default_warehouse", "default_namespace", "default_role", "has_password", "has_rsa_public_key"];
+                QueryResult::table(&cols, rows)
             }
         })
     }

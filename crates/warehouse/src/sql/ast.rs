@@ -38,6 +38,25 @@ pub enum GrantsOf {
     On { kind: String, name: ObjectName },
 }
 
+/// The value of an object property as written (`KEY = value`); the statement's executor knows
+/// which form each key takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropValue {
+    Text(String),
+    /// A name, possibly dotted (`DEFAULT_NAMESPACE = movielens.public`).
+    Name(ObjectName),
+    Bool(bool),
+    Number(String),
+}
+
+/// `ALTER USER name SET ... | UNSET ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserAction {
+    Set(Vec<(String, PropValue)>),
+    /// Property names, upper case.
+    Unset(Vec<String>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntegrationDef {
     pub name: Ident,
@@ -159,7 +178,9 @@ pub enum Statement {
     GrantRole { role: Ident, to_role: Option<Ident>, to_user: Option<Ident> },
     Grant { target: GrantTarget, role: Ident },
     Revoke { target: GrantTarget, role: Ident },
-    CreateUser { name: Ident, opts: CreateOpts, password: Option<String>, default_role: Option<Ident> },
+    CreateUser { name: Ident, opts: CreateOpts, props: Vec<(String, PropValue)> },
+    AlterUser { name: Ident, if_exists: bool, action: UserAction },
+    DescribeUser(Ident),
     CreateTask { def: TaskDef, opts: CreateOpts },
     AlterTask { name: ObjectName, if_exists: bool, action: TaskAction },
     ExecuteTask(ObjectName),

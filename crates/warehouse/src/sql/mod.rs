@@ -14,6 +14,7 @@ mod parse;
 pub mod rewrite;
 mod task;
 pub mod types;
+mod user;
 
 #[cfg(test)]
 mod tests;

@@ -96,21 +96,7 @@ fn create(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     } else if c.eat("TASK") {
         super::task::create_task(c, or_replace)?
     } else if c.eat("USER") {
-        let opts = CreateOpts { or_replace, if_not_exists: if_not_exists(c) };
-        let name = c.ident()?;
-        let (mut password, mut default_role) = (None, None);
-        while !c.at_end() {
-            let key = c.ident()?;
-            c.expect_op("=")?;
-            match key.as_str() {
-                "PASSWORD" => password = Some(c.string()?),
-                "DEFAULT_ROLE" => default_role = Some(c.ident()?),
-                _ => {
-                    c.value()?;
-                }
-            }
-        }
-        Statement::CreateUser { name, opts, password, default_role }
+        super::user::create_user(c, or_replace)?
     } else if c.peek().is_some_and(|t| t.is_kw("INTEGRATION") || t.is_kw("FUNCTION")) {
         let what = match c.peek() {
             Some(Tok::Word(w)) => w.to_uppercase(),
@@ -325,6 +311,9 @@ fn describe(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     if c.eat("TASK") {
         return Ok(Statement::DescribeTask(c.object_name()?));
     }
+    if c.eat("USER") {
+        return Ok(Statement::DescribeUser(c.ident()?));
+    }
     if matches!(c.peek(), Some(Tok::Word(_)) | Some(Tok::Quoted(_))) && c.peek_at(1).is_none_or(|t| t.is_op(".")) {
         return Ok(Statement::DescribeTable(c.object_name()?));
     }
@@ -335,6 +324,9 @@ fn alter(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     c.expect("ALTER")?;
     if c.eat("TASK") {
         return super::task::alter_task(c);
+    }
+    if c.eat("USER") {
+        return super::user::alter_user(c);
     }
     if !(c.eat_seq(&["API", "INTEGRATION"]) || c.eat("INTEGRATION")) {
         return Ok(Statement::Passthrough);

@@ -100,6 +100,17 @@ fn word_upper(t: &Tok) -> Option<String> {
     }
 }
 
+/// Words that begin a Snowflake statement, and the engine's own statements refused on purpose:
+/// those recpipe does not run are "unsupported", any other first word a syntax error.
+const SNOWFLAKE_COMMANDS: &[&str] = &[
+    "ALTER", "BEGIN", "CALL", "COMMENT", "COMMIT", "COPY", "CREATE", "DELETE", "DESC", "DESCRIBE", "DROP", "EXECUTE", "EXPLAIN",
+    "GET", "GRANT", "INSERT", "LIST", "LS", "MERGE", "PUT", "REMOVE", "REVOKE", "RM", "ROLLBACK", "SELECT", "SET", "SHOW",
+    "START", "TRUNCATE", "UNDROP", "UNSET", "UPDATE", "USE", "VALUES", "WITH",
+    // DuckDB's.
+    "ANALYZE", "ATTACH", "CHECKPOINT", "DETACH", "EXPORT", "FROM", "IMPORT", "INSTALL", "LOAD", "PIVOT", "PRAGMA", "SUMMARIZE",
+    "UNPIVOT", "VACUUM",
+];
+
 /// Emits an unquoted word in DuckDB SQL: upper-cased (Snowflake's folding) and quoted when it
 /// holds characters DuckDB does not take unquoted.
 fn emit_word(w: &str) -> String {
@@ -122,6 +133,12 @@ pub fn rewrite(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, Wareh
     };
     if !allowed {
         let what = toks.iter().take(2).filter_map(|t| word_upper(&t.tok)).collect::<Vec<_>>().join(" ");
+        // A word that begins no Snowflake statement is a syntax error, as Snowflake reports it.
+        if let Some(Tok::Word(w)) = first {
+            if !SNOWFLAKE_COMMANDS.iter().any(|k| w.eq_ignore_ascii_case(k)) {
+                return Err(WarehouseError::Syntax(format!("line 1 at position 0 unexpected '{w}'.")));
+            }
+        }
         return Err(WarehouseError::Unsupported(if what.is_empty() { "statement".into() } else { what }));
     }
     for w in toks.windows(2) {
@@ -232,12 +249,21 @@ pub fn rewrite_expr(toks: &[Token], ctx: &dyn RewriteContext) -> Result<String, 
                     }
                 }
                 if call && !after_dot {
-                    if let Some(v) = ctx.context_value(&up) {
-                        if toks.get(i + 2).is_some_and(|t| t.tok.is_op(")")) {
+                    let empty_call = toks.get(i + 2).is_some_and(|t| t.tok.is_op(")"));
+                    match ctx.context_value(&up) {
+                        Some(v) if empty_call => {
                             out.push_str(&literal(&v));
                             i += 3;
                             continue;
                         }
+                        // A session without that part of the context: NULL, as in Snowflake
+                        // (never the engine's own idea of a current database).
+                        None if empty_call && matches!(up.as_str(), "CURRENT_DATABASE" | "CURRENT_SCHEMA" | "CURRENT_WAREHOUSE") => {
+                            out.push_str("CAST(NULL AS VARCHAR)");
+                            i += 3;
+                            continue;
+                        }
+                        _ => {}
                     }
                     if let Some(alias) = super::allowlist::translation(&up) {
                         out.push_str(alias);

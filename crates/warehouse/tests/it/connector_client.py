@@ -4,10 +4,17 @@ Environment: RECPIPE_PORT, RECPIPE_USER, RECPIPE_PASSWORD, RECPIPE_RATINGS_CSV.
 Prints `ok <check>` when the check passed; any failure raises.
 """
 
+import base64
 import datetime
 import decimal
+import hashlib
+import json
 import os
+import re
 import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 
 import snowflake.connector
@@ -23,7 +30,7 @@ def connect(**kw):
     args = dict(account="recpipe", user=USER, password=PASSWORD, host="127.0.0.1", port=PORT, protocol="http",
                 database="MOVIELENS", schema="PUBLIC")
     args.update(kw)
-    return snowflake.connector.connect(**args)
+    return snowflake.connector.connect(**{k: v for k, v in args.items() if v is not None})
 
 
 def eq(got, want, what):
@@ -113,8 +120,9 @@ def check_async():
     cur.execute_async("select * from nowhere_at_all")
     bad = cur.sfqid
     try:
-        conn.cursor().get_results_from_sfqid(bad)
-        conn.cursor().fetchall()
+        failed = conn.cursor()
+        failed.get_results_from_sfqid(bad)
+        failed.fetchall()
         raise AssertionError("a failed async query gave results")
     except ProgrammingError as e:
         eq(e.errno, 2003, "errno of the failed async query")
@@ -185,10 +193,177 @@ def check_pandas():
     assert (df["USERID"].to_numpy() == want["userId"].to_numpy()).all(), "userId values"
     assert (df["MOVIEID"].to_numpy() == want["movieId"].to_numpy()).all(), "movieId values"
     assert (df["RATING"].to_numpy() == want["rating"].to_numpy()).all(), "rating values"
-    seconds = pd.to_datetime(df["TIMESTAMP"]).astype("int64") // 10**9
+    seconds = pd.to_datetime(df["TIMESTAMP"]).astype("datetime64[s]").astype("int64")
     assert (seconds.to_numpy() == want["timestamp"].to_numpy()).all(), "timestamp values"
     table = cur.execute("select rating from ratings").fetch_arrow_all()
     eq(table.num_rows, len(want), "arrow rows")
+
+
+def new_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def der_public(key):
+    from cryptography.hazmat.primitives import serialization
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def der_private(key):
+    from cryptography.hazmat.primitives import serialization
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def fingerprint(key):
+    return "SHA256:" + base64.b64encode(hashlib.sha256(der_public(key)).digest()).decode()
+
+
+def jwt(key, user, iat, exp, account="RECPIPE", fp_key=None):
+    """A key-pair JWT as Snowflake documents it, signed RS256 with `key`."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    sub = f"{account}.{user.upper()}"
+    claims = {"iss": f"{sub}.{fingerprint(fp_key or key)}", "sub": sub, "iat": iat, "exp": exp}
+    signed = enc(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()) + "." + enc(json.dumps(claims).encode())
+    return signed + "." + enc(key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256()))
+
+
+def sql_api(token, statement, kind="KEYPAIR_JWT"):
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
+    if kind:
+        headers["X-Snowflake-Authorization-Token-Type"] = kind
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/api/v2/statements", data=json.dumps({"statement": statement}).encode(),
+                                 headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def key_login(user, key, **kw):
+    return connect(user=user, password=None, authenticator="SNOWFLAKE_JWT", private_key=der_private(key), **kw)
+
+
+JWT_REFUSALS = set()
+
+
+def refused_jwt(what, f):
+    try:
+        f()
+    except DatabaseError as e:
+        eq(e.errno, 390144, f"errno of {what}")
+        # The one refusal, whatever was wrong; only its id (for the server's log) differs.
+        shape = re.sub(r"\[[0-9a-f-]{36}\]", "[id]", e.msg)
+        assert "JWT token is invalid. [id]" in shape, f"{what}: {e.msg!r}"
+        JWT_REFUSALS.add(shape)
+        assert len(JWT_REFUSALS) == 1, f"refusals differ: {JWT_REFUSALS}"
+        return
+    raise AssertionError(f"{what} logged in")
+
+
+def check_keypair():
+    key, other = new_key(), new_key()
+    admin = connect().cursor()
+    # A service user without a password: it logs in by key pair only.
+    admin.execute("create or replace user svc_key default_role = sysadmin default_namespace = movielens.public")
+    admin.execute("grant role sysadmin to user svc_key")
+    admin.execute(f"alter user svc_key set rsa_public_key = '{base64.b64encode(der_public(key)).decode()}'")
+    desc = {row[0]: row[1] for row in admin.execute("describe user svc_key").fetchall()}
+    eq(desc["RSA_PUBLIC_KEY_FP"], fingerprint(key), "the fingerprint describe user shows")
+    eq(desc["RSA_PUBLIC_KEY_2_FP"], "null", "no second key yet")
+
+    conn = key_login("svc_key", key)
+    eq(conn.cursor().execute("select current_user(), current_role(), current_database()").fetchone(), ("SVC_KEY", "SYSADMIN", "MOVIELENS"), "a key-pair session")
+    eq(conn.cursor().execute("select count(*) from ratings").fetchone(), (ratings_count(),), "a key-pair session reads")
+
+    # Refused, each with the same code and message (only the id differs).
+    refused_jwt("another key", lambda: key_login("svc_key", other))
+    refused_jwt("an unknown user", lambda: key_login("nobody_at_all", key))
+    refused_jwt("a user without a key", lambda: key_login(USER, key))
+
+    # The SQL API takes the same JWT.
+    now = int(time.time())
+    status, body = sql_api(jwt(key, "svc_key", now, now + 600), "select current_user()")
+    eq((status, body.get("data")), (200, [["SVC_KEY"]]), "the SQL API with a key-pair JWT")
+    for what, token in [("expired", jwt(key, "svc_key", now - 7200, now - 3700)),
+                        ("signed by another key", jwt(other, "svc_key", now, now + 600, fp_key=key)),
+                        ("for another user", jwt(key, USER, now, now + 600)),
+                        ("living over an hour", jwt(key, "svc_key", now, now + 7200))]:
+        status, body = sql_api(token, "select 1")
+        eq((status, body.get("code")), (401, "390144"), f"the SQL API with a JWT {what}")
+        assert body["message"].startswith("JWT token is invalid. ["), body
+    eq(sql_api(jwt(key, "svc_key", now, now + 600), "select 1", kind=None)[0], 200, "a JWT without the token-type header")
+
+    # Rotation: the second key works beside the first, and the first can go.
+    admin.execute(f"alter user svc_key set rsa_public_key_2 = '{base64.b64encode(der_public(other)).decode()}'")
+    key_login("svc_key", other).close()
+    admin.execute("alter user svc_key unset rsa_public_key")
+    refused_jwt("a removed key", lambda: key_login("svc_key", key))
+
+    # Disabling ends the user's sessions and refuses its logins; enabling lets it back.
+    conn = key_login("svc_key", other)
+    admin.execute("alter user svc_key set disabled = true")
+    try:
+        conn.cursor().execute("select 1")
+        raise AssertionError("a disabled user's session ran a statement")
+    except DatabaseError:
+        pass
+    refused_jwt("a disabled user", lambda: key_login("svc_key", other))
+    admin.execute("alter user svc_key set disabled = false")
+    key_login("svc_key", other).close()
+
+
+def check_defaults():
+    admin = connect().cursor()
+    admin.execute("create or replace warehouse compute_wh")
+    admin.execute("create or replace database scratch_d")
+    admin.execute(f"create or replace user dflt password = '{PASSWORD}' default_role = sysadmin "
+                  "default_namespace = movielens.public default_warehouse = compute_wh")
+    admin.execute("grant role sysadmin to user dflt")
+    rows = admin.execute("describe user dflt").fetchall()
+    eq([d.name for d in admin.description], ["property", "value", "default", "description"], "describe user's columns")
+    desc = {r[0]: r[1:] for r in rows}
+    eq(desc["DEFAULT_NAMESPACE"][:2], ("MOVIELENS.PUBLIC", "null"), "DEFAULT_NAMESPACE")
+    eq(desc["DEFAULT_ROLE"][0], "SYSADMIN", "DEFAULT_ROLE")
+    eq(desc["DEFAULT_WAREHOUSE"][0], "COMPUTE_WH", "DEFAULT_WAREHOUSE")
+    eq(desc["DISABLED"][:2], ("false", "false"), "DISABLED")
+    plain = connect(user="dflt", database=None, schema=None)
+    cur = plain.cursor()
+    ctx = "select current_role(), current_database(), current_schema(), current_warehouse()"
+    eq(cur.execute(ctx).fetchone(), ("SYSADMIN", "MOVIELENS", "PUBLIC", "COMPUTE_WH"), "a session starts in the user's defaults")
+    eq(cur.execute("select count(*) from ratings").fetchone(), (ratings_count(),), "unqualified names in the default namespace")
+    cur.execute("use database scratch_d")
+    eq(cur.execute("select current_database()").fetchone(), ("SCRATCH_D",), "use overrides the default")
+    eq(plain.database, "SCRATCH_D", "the connector follows the session's database")
+    asked = connect(user="dflt", database="SCRATCH_D", schema="PUBLIC", role="PUBLIC")
+    eq(asked.cursor().execute(ctx).fetchone(), ("PUBLIC", "SCRATCH_D", "PUBLIC", "COMPUTE_WH"), "the login's own context wins")
+    # A user may change their own defaults, not another user's properties.
+    cur.execute("alter user dflt set default_namespace = scratch_d.public")
+    eq(connect(user="dflt", database=None, schema=None).cursor().execute("select current_database()").fetchone(), ("SCRATCH_D",), "changed default")
+    for sql in ["alter user dflt set disabled = true", f"alter user {USER} set default_role = public"]:
+        try:
+            cur.execute(sql)
+            raise AssertionError(f"{sql} ran without SECURITYADMIN")
+        except ProgrammingError as e:
+            assert e.errno in (3001, 2003), (sql, e.errno, e.msg)
+    # A default object that is gone leaves that part of the context unset.
+    admin.execute("drop database scratch_d")
+    eq(connect(user="dflt", database=None, schema=None).cursor().execute("select current_database()").fetchone(), (None,), "a dropped default")
+
+
+def check_million():
+    cur = connect().cursor()
+    cur.execute("select i, (i % 1000) / 4 as r, 'row ' || i as s from range(1000000) t(i) order by i")
+    n, total = 0, 0
+    for row in cur:
+        eq(row[2], f"row {row[0]}", "a row's text") if n % 99991 == 0 else None
+        n += 1
+        total += row[0]
+    eq(n, 1_000_000, "rows fetched")
+    eq(total, sum(range(1_000_000)), "sum of the first column")
+    print(f"rows {n}", flush=True)
 
 
 def check_restart():
