@@ -119,6 +119,7 @@ async fn invocations(State(model): State<Loaded>, headers: HeaderMap, body: Byte
 /// the background and serves until SIGTERM/Ctrl-C. A model that cannot be loaded ends the process
 /// with an error (the endpoint then fails with that reason).
 pub async fn serve(ml_root: PathBuf, addr: SocketAddr, socket: Option<PathBuf>) -> Result<(), ServeError> {
+    let signal = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr()?;
     println!("listening on http://{local}");
@@ -147,7 +148,6 @@ pub async fn serve(ml_root: PathBuf, addr: SocketAddr, socket: Option<PathBuf>) 
     // A signal or a failed load stops both listeners; the failure (if any) is the outcome.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let outcome = tokio::spawn(async move {
-        let signal = shutdown_signal();
         tokio::pin!(signal);
         let failed = tokio::select! {
             _ = &mut signal => None,
@@ -202,18 +202,17 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener, ServeError> {
     Ok(listener)
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
+/// SIGTERM or SIGINT, with both handlers installed when this is called (not when first awaited),
+/// so a signal that arrives any time after the server says where it listens stops it gracefully.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int) = (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?);
+    Ok(async move {
         tokio::select! {
             _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Entry point for the CLI: a multi-threaded runtime around [`serve`].
