@@ -16,6 +16,8 @@ const ML: f64 = 64.0;
 const MR: f64 = 150.0;
 const MT: f64 = 16.0;
 const MB: f64 = 44.0;
+/// Series with at most this many points also get a dot at each point.
+const MARKED_POINTS: usize = 40;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
@@ -88,10 +90,12 @@ pub fn line_chart(c: &Chart) -> Markup {
     let sy = |y: f64| MT + ph - (y - ya) / (yb - ya) * ph;
     let xstep = xt.get(1).map_or(1.0, |t| t - xt[0]);
     let ystep = yt.get(1).map_or(1.0, |t| t - yt[0]);
+    // Ids from the title, so several charts on one page each name their own title.
+    let id = format!("chart-{}", c.title.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_lowercase() } else { '-' }).collect::<String>());
     html! {
-        svg .chart role="img" viewBox={ "0 0 " (W) " " (H) } aria-labelledby="chart-title chart-desc" {
-            title #chart-title { (c.title) }
-            desc #chart-desc { (desc) }
+        svg .chart role="img" viewBox={ "0 0 " (W) " " (H) } aria-labelledby={ (id) "-title " (id) "-desc" } {
+            title id={ (id) "-title" } { (c.title) }
+            desc id={ (id) "-desc" } { (desc) }
             rect x=(ML) y=(MT) width=(pw) height=(ph) fill="#fff" stroke="#767676" {}
             @for y in &yt {
                 line x1=(ML) x2=(ML + pw) y1=(sy(*y)) y2=(sy(*y)) stroke="#e3e3e3" {}
@@ -108,6 +112,12 @@ pub fn line_chart(c: &Chart) -> Markup {
                 @let dash = DASHES[i % DASHES.len()];
                 @let points = s.points.iter().map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y))).collect::<Vec<_>>().join(" ");
                 polyline points=(points) fill="none" stroke=(colour) stroke-width=(if s.emphasis { "3" } else { "1.6" }) stroke-dasharray=[(!dash.is_empty()).then_some(dash)] {}
+                // Sparse series get a dot per point, so a lone point (one interval) still shows.
+                @if s.points.len() <= MARKED_POINTS {
+                    @for (x, y) in s.points.iter().filter(|(x, y)| x.is_finite() && y.is_finite()) {
+                        circle .point cx=(format!("{:.1}", sx(*x))) cy=(format!("{:.1}", sy(*y))) r="3" fill=(colour) {}
+                    }
+                }
                 @let ly = MT + 8.0 + i as f64 * 20.0;
                 line x1=(W - MR + 12.0) x2=(W - MR + 40.0) y1=(ly) y2=(ly) stroke=(colour) stroke-width=(if s.emphasis { "3" } else { "1.6" }) stroke-dasharray=[(!dash.is_empty()).then_some(dash)] {}
                 text x=(W - MR + 46.0) y=(ly + 4.0) font-size="12" fill="#222" { (s.label) }
@@ -146,11 +156,14 @@ mod tests {
         let svg = line_chart(&c).into_string();
         assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
         assert!(svg.contains("&lt;final&gt;") && !svg.contains("<final>"), "{svg}");
-        assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"chart-title\">Training RMSE</title>"), "{svg}");
+        assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"chart-training-rmse-title\">Training RMSE</title>"), "{svg}");
         // The lowest point of the first series is drawn below its highest (SVG's y grows down).
         let first = svg.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
         let ys: Vec<f64> = first.split(' ').map(|p| p.split(',').nth(1).unwrap().parse().unwrap()).collect();
         assert!(ys[0] < ys[2], "{ys:?}");
+        assert_eq!(svg.matches("<circle").count(), 5, "a dot per point of sparse series");
+        let lone = line_chart(&Chart { series: vec![Series { label: "p50".into(), points: vec![(0.0, 0.25)], emphasis: true }], ..c.clone() }).into_string();
+        assert_eq!(lone.matches("<circle").count(), 1, "a lone point shows: {lone}");
         let empty = line_chart(&Chart { series: vec![], ..c }).into_string();
         assert!(empty.contains("No points yet"));
     }

@@ -1,6 +1,6 @@
 //! The endpoints pages: each endpoint's status, configuration, model and its earlier versions
 //! (`deploy_model` names them `<endpoint>-<yyyymmddHHMMSS>`), serving processes with a live
-//! `/ping`, requests served and invocations per second. Shown to roles inheriting SYSADMIN.
+//! `/ping`, requests served, invocations per second and latency percentiles. Shown to roles inheriting SYSADMIN.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -128,6 +128,15 @@ pub async fn page_handler(State(c): State<Console>, SignedIn(s): SignedIn, Path(
         figure {
             (line_chart(&c.0.rates.chart(&e.name, now())))
             figcaption { "Requests per second served by the endpoint's processes, sampled every " (crate::rates::SAMPLE_EVERY.as_secs()) " s over the last 10 minutes." }
+        }
+        h2 { "Latency" }
+        @match c.0.rates.recent_latency(&e.name, now(), 5.0) {
+            Some(p) => { p .latency { "Over the last 5 minutes: " @for (i, (label, ms)) in p.iter().enumerate() { @if i > 0 { ", " } (label) " " strong { (format!("{ms:.2}")) } " ms" } "." } }
+            None => { p { "No invocations in the last 5 minutes." } }
+        }
+        figure {
+            (line_chart(&c.0.rates.latency_chart(&e.name, now())))
+            figcaption { "Percentiles of the time each invocation took from the control plane to the serving process and back, per sampling interval." }
         }
         h2 { "Model versions" }
         @if history.is_empty() { p { "In service: " code { (current.join(", ")) } } }

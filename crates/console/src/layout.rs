@@ -177,4 +177,52 @@ mod tests {
         assert_eq!(duration(185.0), "3 min 05 s");
         assert_eq!(duration(7440.0), "2 h 04 min");
     }
+
+    /// `#rrggbb` as linear-light relative luminance (WCAG 2's definition).
+    fn luminance(hex: &str) -> f64 {
+        let c = |i: usize| {
+            let v = u8::from_str_radix(&hex[i..i + 2], 16).unwrap() as f64 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * c(1) + 0.7152 * c(3) + 0.0722 * c(5)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    /// The value of `prop` (a `#rgb` or `#rrggbb` colour) in a rule's declarations, as `#rrggbb`.
+    fn colour(decls: &str, prop: &str) -> Option<String> {
+        let v = decls.split(';').filter_map(|d| d.split_once(':')).find(|(k, _)| k.trim() == prop)?.1.trim();
+        let hex = v.strip_prefix('#').filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+        match hex.len() {
+            6 => Some(v.to_string()),
+            3 => Some(format!("#{}", hex.chars().flat_map(|c| [c, c]).collect::<String>())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_text_colour_of_the_stylesheet_has_wcag_aa_contrast() {
+        // Text colours against their rule's own background, or the background they sit on: the
+        // header's dark band for its descendants, the log's black, white elsewhere.
+        let mut checked = 0;
+        for rule in CSS.split('}') {
+            let Some((selector, decls)) = rule.split_once('{') else { continue };
+            let selector = selector.rsplit("*/").next().unwrap().trim();
+            let Some(fg) = colour(decls, "color") else { continue };
+            let bg = colour(decls, "background").unwrap_or_else(|| if selector.starts_with("header.top") || selector == "button.link" { "#14213d" } else { "#ffffff" }.to_string());
+            let ratio = contrast(&fg, &bg);
+            assert!(ratio >= 4.5, "{selector}: {fg} on {bg} is {ratio:.2}:1, under WCAG AA's 4.5:1");
+            checked += 1;
+        }
+        assert!(checked >= 15, "{checked} rules checked");
+        assert!((contrast("#000000", "#ffffff") - 21.0).abs() < 1e-9);
+    }
 }
+

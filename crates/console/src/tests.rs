@@ -188,3 +188,38 @@ async fn recommendations_join_titles_and_show_the_highest_rated_beside_them() {
     let page = send(&f.app, "GET", "/console/recommendations?user=1", Some(&cookie), None).await.body;
     assert!(!page.contains("Alien (1979)") && page.contains("No rows visible"), "{page}");
 }
+
+#[tokio::test]
+async fn the_jobs_list_pages_through_every_job_newest_first_keeping_the_filter() {
+    let f = fixture().await;
+    let store = f.console.plane().store();
+    let input = "\"LAB\".\"WORK\".\"RATINGS\"";
+    // 120 jobs, every third failed: 3 pages of everything, 1 of the failed ones.
+    for i in 0..120 {
+        let status = if i % 3 == 0 { TrainingJobStatus::Failed } else { TrainingJobStatus::Completed };
+        sample::store(store, &sample::job(&format!("page-job-{i:03}"), input, status, Some("ClientError: x"), 1_796_236_208.0 + i as f64)).unwrap();
+    }
+    let (cookie, _) = sign_in(&f.app, "alice", PASSWORD).await.ok().unwrap();
+    let names = |body: &str| -> Vec<String> {
+        body.split("href=\"/console/jobs/").skip(1).map(|s| s.split('"').next().unwrap().to_string()).filter(|n| n.starts_with("page-job-")).collect()
+    };
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let body = send(&f.app, "GET", &format!("/console/jobs?page={page}"), Some(&cookie), None).await.body;
+        assert!(body.contains(&format!("Page {page} of 3")) && body.contains("120 jobs"), "{body}");
+        assert_eq!(body.contains("rel=\"prev\""), page > 1);
+        assert_eq!(body.contains("rel=\"next\""), page < 3);
+        seen.extend(names(&body));
+    }
+    let expected: Vec<String> = (0..120).rev().map(|i| format!("page-job-{i:03}")).collect();
+    assert_eq!(seen, expected, "each job once, newest first");
+    let failed = send(&f.app, "GET", "/console/jobs?status=Failed", Some(&cookie), None).await.body;
+    assert_eq!(names(&failed).len(), 40);
+    assert!(failed.contains("40 jobs with status Failed") && !failed.contains("rel=\"next\""), "{failed}");
+    // A page past the end shows no rows rather than failing; a page that is no number is refused.
+    let past = send(&f.app, "GET", "/console/jobs?page=9", Some(&cookie), None).await;
+    assert_eq!(past.status, StatusCode::OK);
+    assert!(names(&past.body).is_empty());
+    let bad = send(&f.app, "GET", "/console/jobs?page=minus-one", Some(&cookie), None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}

@@ -21,6 +21,7 @@ pub mod store;
 mod supervisor;
 mod validate;
 
+pub use endpoints::latency;
 pub use error::MlplaneError;
 pub use jobs::metrics::parse_metric_line;
 pub use objects::{Objects, S3Config, S3Url};

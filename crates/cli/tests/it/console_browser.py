@@ -1,7 +1,8 @@
 """The web console in a real headless Chromium, driven by Selenium's WebDriver, against a
 `recpipe quickstart --keep-running` server: sign in, train from the worksheet, watch the job
 page's curve until Completed, a user's recommendations, deploy and predict, a failed job's reason,
-a role without grants seeing no rows. Screenshots of each page go to --shots.
+a role without grants seeing no rows. Every page photographed is first checked for form controls
+without a label. Screenshots of each page go to --shots.
 
 Run by console_browser.rs; exits non-zero with the failed step on the first failure."""
 
@@ -13,7 +14,7 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -52,7 +53,24 @@ def begin(name):
     say(f"step: {name}")
 
 
+def unlabelled():
+    """Form controls of the page a screen reader could not name: no label[for], no enclosing
+    label, no aria-label(ledby); and buttons without text."""
+    return driver.execute_script("""
+        const bad = [];
+        for (const el of document.querySelectorAll('input, select, textarea, button')) {
+            if (el.type === 'hidden') continue;
+            if (el.tagName === 'BUTTON') { if (!el.textContent.trim() && !el.getAttribute('aria-label')) bad.push(el.outerHTML); continue; }
+            const named = (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest('label')
+                || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+            if (!named) bad.push(el.outerHTML);
+        }
+        return bad;""")
+
+
 def shot(name):
+    bad = unlabelled()
+    assert not bad, f"{name}: controls without a label: {bad}"
     path = os.path.join(a.shots, f"{name}.png")
     # The whole page: the window grows to the document's height for the picture.
     height = driver.execute_script("return Math.max(document.body.scrollHeight, 900)")
@@ -64,12 +82,18 @@ def shot(name):
 
 def wait(cond, secs=30, what="the page"):
     try:
-        return WebDriverWait(driver, secs, poll_frequency=0.3).until(cond)
+        # A page replaced while it is read (a form post navigating) leaves stale elements: read again.
+        return WebDriverWait(driver, secs, poll_frequency=0.3, ignored_exceptions=[StaleElementReferenceException]).until(cond)
     except TimeoutException:
-        raise AssertionError(f"{what} did not appear within {secs} s; page text:\n{driver.find_element(By.TAG_NAME, 'body').text[:3000]}")
+        raise AssertionError(f"{what} did not appear within {secs} s; page text:\n{text()[:3000]}")
 
 
 def text():
+    for _ in range(50):
+        try:
+            return driver.find_element(By.TAG_NAME, "body").text
+        except StaleElementReferenceException:
+            time.sleep(0.1)  # the document was replaced between finding its body and reading it
     return driver.find_element(By.TAG_NAME, "body").text
 
 
@@ -189,6 +213,21 @@ try:
     assert m and 0.0 <= float(m.group(1)) <= 6.0, out
     say(f"prediction: {out}")
     shot("07-predict")
+
+    begin("the endpoint page shows the prediction's latency")
+    deadline = time.time() + 30
+    while True:
+        driver.get(base + "/endpoints/console-model")
+        m = re.search(r"Over the last 5 minutes: p50 (\d+\.\d+) ms, p95 (\d+\.\d+) ms, p99 (\d+\.\d+) ms", text())
+        if m:
+            break
+        assert time.time() < deadline, f"no latency on the endpoint page:\n{text()}"
+        time.sleep(1)
+    p50, p99 = float(m.group(1)), float(m.group(3))
+    assert 0.0 < p50 <= p99, m.group(0)
+    assert driver.find_elements(By.XPATH, "//*[name()='svg']/*[name()='title'][contains(., 'Invocation latency of console-model')]"), "the latency chart"
+    say(m.group(0))
+    shot("12-endpoint-latency")
     driver.get(base + "/endpoints")
     assert "console-model" in text() and "InService" in text(), text()
     shot("08-endpoints")

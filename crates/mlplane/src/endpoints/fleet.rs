@@ -88,6 +88,8 @@ pub struct Instance {
     /// goes elsewhere, so the drain never stops a process a request is about to use.
     pub(crate) retired: AtomicBool,
     pub(crate) served: AtomicU64,
+    /// How long each answered invocation took, as seen from the control plane.
+    pub(crate) latencies: super::latency::Latencies,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     /// The task copying stderr: awaited before a reason is read from the tail.
     stderr_task: Mutex<Option<JoinHandle<()>>>,
@@ -103,6 +105,8 @@ pub struct InstanceInfo {
     pub socket: Option<PathBuf>,
     pub pid: u32,
     pub served: u64,
+    /// The cumulative latency histogram (see [`super::latency`]).
+    pub latencies: Vec<u64>,
 }
 
 impl Fleet {
@@ -152,6 +156,7 @@ impl Fleet {
                 socket: i.conns.socket().map(Path::to_path_buf),
                 pid: i.pid,
                 served: i.served.load(Ordering::Relaxed),
+                latencies: i.latencies.snapshot(),
             })
             .collect()
     }
@@ -274,6 +279,7 @@ async fn start_instance(plane: &Mlplane, endpoint: &str, variant: &str, label: &
         inflight: AtomicUsize::new(0),
         retired: AtomicBool::new(false),
         served: AtomicU64::new(0),
+        latencies: Default::default(),
         stderr_tail: tail,
         stderr_task: Mutex::new(Some(stderr_task)),
         restarts,

@@ -157,6 +157,7 @@ impl Mlplane {
             Ok(c) => c,
             Err(why) => return Attempt::Unreachable(format!("{}: {why}", inst.label)),
         };
+        let started = std::time::Instant::now();
         let exchange = conn.invoke(&inst.conns.host, &req.content_type, req.accept.as_deref(), &req.body);
         let answer = match tokio::time::timeout(INVOKE_TIMEOUT, exchange).await {
             Err(_) => {
@@ -176,6 +177,7 @@ impl Mlplane {
         };
         inst.conns.put(conn);
         inst.served.fetch_add(1, Ordering::Relaxed);
+        inst.latencies.record(started.elapsed());
         if (200..300).contains(&answer.status) {
             let content_type = answer.content_type.unwrap_or_else(|| "application/octet-stream".to_string());
             return Attempt::Done(Ok(InvokeEndpointResponse { content_type, invoked_production_variant: inst.variant.clone(), body: answer.body }));

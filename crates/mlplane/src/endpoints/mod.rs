@@ -3,6 +3,7 @@
 
 pub mod fleet;
 pub mod invoke;
+pub mod latency;
 mod upstream;
 
 use mlapi::names::{validate_name, validate_role_arn};
