@@ -25,24 +25,44 @@ pub struct Authenticated<S> {
 
 /// The request as SigV4 sees it. The payload is hashed here once; nothing is copied.
 pub fn signed_view(parts: &Parts, body: &[u8]) -> HttpRequest {
+    view(parts, Payload::Hash(sha256_hex(body)))
+}
+
+/// The request head as SigV4 sees it, with `payload` standing for the body.
+pub(crate) fn view(parts: &Parts, payload: Payload) -> HttpRequest {
     let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     HttpRequest {
         method: parts.method.as_str().to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or("").to_string(),
         headers,
-        payload: Payload::Hash(sha256_hex(body)),
+        payload,
+    }
+}
+
+/// A key-store failure behind a refusal goes to the log; the caller sees a generic message.
+pub(crate) fn log_store_failure<T>(service: &str, result: &Result<T, AuthError>) {
+    if let Err(AuthError::Store(detail)) = result {
+        eprintln!("{}", serde_json::json!({"event": "auth_store_failure", "service": service, "detail": detail}));
     }
 }
 
 /// Verifies the SigV4 signature of `parts` + `body` for `service` in `region`, at the IAM clock.
-/// For routes whose region is not the server's (API Gateway stages name their own).
-pub fn verify(iam: &Iam, service: &str, region: &str, parts: &Parts, body: &[u8]) -> Result<Identity, AuthError> {
+/// Private: a handler learns its caller only through [`Authenticated`].
+fn verify(iam: &Iam, service: &str, region: &str, parts: &Parts, body: &[u8]) -> Result<Identity, AuthError> {
     let result = iam.authenticate(&signed_view(parts, body), service, region, iam.now());
-    if let Err(AuthError::Store(detail)) = &result {
-        eprintln!("{}", serde_json::json!({"event": "auth_store_failure", "service": service, "detail": detail}));
-    }
+    log_store_failure(service, &result);
     result
+}
+
+impl<S: Service> Authenticated<S> {
+    /// Verifies a request whose body the route has already read (capped), signed for `S` in
+    /// `region` rather than the server's: API Gateway stages name their own region. The error
+    /// is for the route to render in its own wire shape.
+    pub fn verify_in_region(iam: &Arc<Iam>, region: &str, parts: &Parts, body: Bytes) -> Result<Self, AuthError> {
+        let identity = verify(iam, S::signing_name(parts, &body), region, parts, &body)?;
+        Ok(Authenticated { caller: Caller::new(identity, iam.clone()), body, _service: PhantomData })
+    }
 }
 
 impl<St, S> FromRequest<St> for Authenticated<S>

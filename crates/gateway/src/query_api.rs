@@ -1,6 +1,7 @@
 //! The AWS Query API of IAM and STS (`POST /` with a form body `Action=...&Version=...`), as the
 //! AWS SDKs and CLI send it: [`Authenticated<QueryApi>`] verifies SigV4 for service `sts`
-//! (AssumeRole, GetCallerIdentity) or `iam` (everything else); answers and errors in XML.
+//! (AssumeRole, GetCallerIdentity, GetAccessKeyInfo) or `iam` (everything else); answers and
+//! errors in XML.
 
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ pub fn is_query_call(content_type: Option<&str>, body: &[u8]) -> bool {
 /// STS's actions; every other action is IAM's.
 fn signing_service(action: &str) -> &'static str {
     match action {
-        "AssumeRole" | "GetCallerIdentity" => "sts",
+        "AssumeRole" | "GetCallerIdentity" | "GetAccessKeyInfo" => "sts",
         _ => "iam",
     }
 }

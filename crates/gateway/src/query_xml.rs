@@ -1,9 +1,9 @@
 //! IAM's Query actions and their XML answers (namespace `https://iam.amazonaws.com/doc/2010-05-08/`).
 
 use awsapi::Caller;
-use iam::query::{param, xml_escape as esc, IAM_NS};
+use iam::query::{param, required, xml_escape as esc, IAM_NS};
 use iam::sigv4::format_iso8601;
-use iam::{Iam, IamError, Identity, Role};
+use iam::{Iam, IamError, Identity, Role, User};
 
 /// RFC 3986 percent-encoding, as IAM returns policy documents.
 fn url_encode(s: &str) -> String {
@@ -23,11 +23,20 @@ fn role_xml(tag: &str, r: &Role, indent: &str) -> String {
     )
 }
 
-fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, IamError> {
-    param(params, name).ok_or_else(|| {
-        let member = format!("{}{}", name[..1].to_ascii_lowercase(), &name[1..]);
-        IamError::ValidationError(format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"))
-    })
+fn user_xml(u: &User) -> String {
+    format!(
+        "    <User>\n      <Path>/</Path>\n      <UserName>{}</UserName>\n      <UserId>{}</UserId>\n      <Arn>{}</Arn>\n      <CreateDate>{}</CreateDate>\n    </User>\n",
+        esc(&u.user_name), u.user_id, esc(&u.arn), format_iso8601(u.create_date)
+    )
+}
+
+/// `UserName`, or (as AWS does when it is left out) the calling user; a role session must name one.
+fn user_or_caller(p: &[(String, String)], who: &Caller) -> Result<String, IamError> {
+    match (param(p, "UserName"), who.identity()) {
+        (Some(n), _) => Ok(n.to_string()),
+        (None, Identity::User { name, .. }) => Ok(name.clone()),
+        (None, _) => Err(IamError::ValidationError("Must specify userName when calling with non-User credentials".into())),
+    }
 }
 
 /// Checks the caller's identity policies allow `iam:<action>` on `resource`.
@@ -96,14 +105,7 @@ pub fn iam_action(iam: &Iam, who: &Caller, action: &str, p: &[(String, String)],
             let name = required(p, "UserName")?;
             authorize(who, action, &iam.user_arn(name))?;
             let u = iam.create_user(name)?;
-            Ok(envelope(
-                action,
-                Some(format!(
-                    "    <User>\n      <Path>/</Path>\n      <UserName>{}</UserName>\n      <UserId>{}</UserId>\n      <Arn>{}</Arn>\n      <CreateDate>{}</CreateDate>\n    </User>\n",
-                    esc(&u.user_name), u.user_id, esc(&u.arn), format_iso8601(u.create_date)
-                )),
-                request_id,
-            ))
+            Ok(envelope(action, Some(user_xml(&u)), request_id))
         }
         "PutUserPolicy" => {
             let name = required(p, "UserName")?;
@@ -117,13 +119,33 @@ pub fn iam_action(iam: &Iam, who: &Caller, action: &str, p: &[(String, String)],
             iam.attach_user_policy(name, required(p, "PolicyArn")?)?;
             Ok(envelope(action, None, request_id))
         }
+        "GetUser" => {
+            let name = user_or_caller(p, who)?;
+            authorize(who, action, &iam.user_arn(&name))?;
+            let u = iam.get_user(&name)?;
+            Ok(envelope(action, Some(user_xml(&u)), request_id))
+        }
+        "ListAccessKeys" => {
+            let name = user_or_caller(p, who)?;
+            authorize(who, action, &iam.user_arn(&name))?;
+            let members: String = iam
+                .list_access_keys(&name)?
+                .iter()
+                .map(|k| {
+                    format!(
+                        "      <member>\n        <UserName>{}</UserName>\n        <AccessKeyId>{}</AccessKeyId>\n        <Status>{}</Status>\n        <CreateDate>{}</CreateDate>\n      </member>\n",
+                        esc(&k.user_name), k.access_key_id, k.status, format_iso8601(k.create_date)
+                    )
+                })
+                .collect();
+            Ok(envelope(
+                action,
+                Some(format!("    <UserName>{}</UserName>\n    <AccessKeyMetadata>\n{members}    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n", esc(&name))),
+                request_id,
+            ))
+        }
         "CreateAccessKey" => {
-            // Without UserName, the key is for the calling user (as in AWS).
-            let name = match (param(p, "UserName"), who.identity()) {
-                (Some(n), _) => n.to_string(),
-                (None, Identity::User { name, .. }) => name.clone(),
-                (None, _) => return Err(IamError::ValidationError("UserName is required when the caller is not an IAM user".into())),
-            };
+            let name = user_or_caller(p, who)?;
             authorize(who, action, &iam.user_arn(&name))?;
             let k = iam.create_access_key(&name)?;
             Ok(envelope(

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
-use iam::{ContextKeys, Decision, Identity};
+use awsapi::{Authenticated, Caller, Refusal, Service};
+use axum::http::request::Parts;
+use iam::{ContextKeys, Decision};
 use serde_json::Value;
 
 use crate::access_log::{line, Slot};
@@ -71,10 +73,27 @@ fn record(slot: &Slot, e: &GatewayError) {
     slot.lock().unwrap_or_else(|p| p.into_inner()).detail = Some(detail);
 }
 
+/// API Gateway's `execute-api` signing name, for [`Authenticated`]: a stage call's caller is
+/// verified there, in the stage's region, and nowhere else.
+pub struct ExecuteApi;
+
+impl Service for ExecuteApi {
+    /// API Gateway's payload limit; the stage's own (`Settings::body_limit`) is applied first.
+    const BODY_LIMIT: usize = 10 * 1024 * 1024;
+    fn signing_name(_: &Parts, _: &[u8]) -> &'static str {
+        "execute-api"
+    }
+    fn refuse(_: &Parts, _: &[u8], r: Refusal) -> Response {
+        let status = r.status();
+        (status, [("content-type", "application/json")], serde_json::json!({"message": r.message}).to_string()).into_response()
+    }
+}
+
 /// A request that passed every gate: size, stage, throttle, signature, identity and resource
 /// policies, Content-MD5 and Content-Encoding. Handlers take it as an argument.
 pub struct Invocation {
-    pub identity: Identity,
+    /// Who signed the call (only [`Authenticated`] makes one).
+    pub caller: Caller,
     pub stage: Arc<LiveStage>,
     pub function: Function,
     /// The decoded body (empty for a GET).
@@ -82,7 +101,7 @@ pub struct Invocation {
     pub batch_id: Option<String>,
     pub accept_gzip: bool,
     /// The calling session's `sf-context-*` headers.
-    pub caller: handlers::tables::CallerContext,
+    pub context: handlers::tables::CallerContext,
     slot: Slot,
 }
 
@@ -111,7 +130,8 @@ async fn gate(req: Request, gw: &Gateway, slot: &Slot) -> Result<Invocation, Gat
         return Err(GatewayError::Throttled { stage: stage_name.to_string() });
     }
     let wire = read_capped(&parts.headers, body, gw.settings.body_limit).await?;
-    let identity = awsapi::verify(&gw.iam, "execute-api", &stage.deployment.config.region, &parts, &wire)?;
+    let Authenticated { caller, body: wire, .. } = Authenticated::<ExecuteApi>::verify_in_region(&gw.iam, &stage.deployment.config.region, &parts, wire)?;
+    let identity = caller.identity();
     slot.lock().unwrap_or_else(|p| p.into_inner()).caller = Some(identity.arn().to_string());
     let resource = stage.resource_arn(parts.method.as_str(), function.name());
     let eval = gw.iam.authorize_with_resource_policy(&identity, "execute-api:Invoke", &resource, &stage.policy, &stage.deployment.account, &ContextKeys::new())?;
@@ -121,13 +141,13 @@ async fn gate(req: Request, gw: &Gateway, slot: &Slot) -> Result<Invocation, Gat
     check_md5(&parts.headers, &wire)?;
     let body = decode(&parts.headers, wire, gw.settings.decoded_limit)?;
     Ok(Invocation {
-        identity,
+        caller,
         stage,
         function,
         body,
         batch_id: header(&parts.headers, BATCH_ID).filter(|b| !b.is_empty()),
         accept_gzip: accepts_gzip(&parts.headers),
-        caller: handlers::tables::CallerContext::from_headers(&parts.headers),
+        context: handlers::tables::CallerContext::from_headers(&parts.headers),
         slot: slot.clone(),
     })
 }
@@ -170,7 +190,7 @@ async fn post_call(State(gw): State<Arc<Gateway>>, inv: Invocation) -> Response 
 
 async fn post_inner(gw: Arc<Gateway>, inv: Invocation) -> Result<Response, GatewayError> {
     let rows = batch::parse(&inv.body, inv.function)?;
-    let ctx = handlers::Ctx { sagemaker: gw.sagemaker.clone(), config: inv.stage.config.clone(), caller: inv.caller, tables: gw.settings.tables.clone() };
+    let ctx = handlers::Ctx { sagemaker: gw.sagemaker.clone(), config: inv.stage.config.clone(), caller: inv.context, tables: gw.settings.tables.clone() };
     let f = inv.function;
     let Some(batch_id) = inv.batch_id else {
         let values = handlers::run(f, &ctx, &rows).await?;
@@ -178,7 +198,7 @@ async fn post_inner(gw: Arc<Gateway>, inv: Invocation) -> Result<Response, Gatew
     };
     let key = result_key(&inv.stage, f, &batch_id);
     let log = gw.log.clone();
-    let caller = inv.identity.arn().to_string();
+    let caller = inv.caller.arn().to_string();
     let entry = gw.results.join(&key, &inv.stage.deployment.stage, move |done| {
         tokio::spawn(async move {
             let outcome = match handlers::run(f, &ctx, &rows).await {

@@ -27,7 +27,7 @@ pub use policy::{
 pub use secret::{SecretKey, SessionToken};
 pub use sigv4::{AuthError, HttpRequest, KeyMaterial, Payload};
 pub use store::{
-    write_credentials_file, AccessKey, Clock, Iam, IamConfig, Role, User, ADMINISTRATOR_ACCESS_ARN,
+    write_credentials_file, AccessKey, AccessKeyMetadata, Clock, Iam, IamConfig, Role, User, ADMINISTRATOR_ACCESS_ARN,
     SAGEMAKER_FULL_ACCESS_ARN, SSM_READ_ONLY_ACCESS_ARN,
 };
 pub use sts::{AssumeRoleOutput, AssumedRoleUser, Credentials, DEFAULT_SESSION_SECONDS};

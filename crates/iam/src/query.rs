@@ -43,6 +43,18 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// The first value of parameter `name`, or the ValidationError AWS answers for a missing member
+/// (its name with a lowercase first letter: `RoleName` -> `roleName`).
+pub fn required<'a>(params: &'a [(String, String)], name: &str) -> Result<&'a str, crate::IamError> {
+    param(params, name).ok_or_else(|| {
+        let mut member = name.to_string();
+        if let Some(first) = member.get_mut(..1) {
+            first.make_ascii_lowercase();
+        }
+        crate::IamError::ValidationError(format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"))
+    })
+}
+
 /// Escapes text for an XML element or attribute.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -79,6 +91,9 @@ mod tests {
         assert_eq!(param(&p, "RoleName"), Some("a b"));
         assert_eq!(p[2].1, "{\"x\":1}");
         assert_eq!((p[3].1.as_str(), p[4].1.as_str(), p[5].1.as_str()), ("%zz", "%4", ""));
+        assert_eq!(required(&p, "RoleName").unwrap(), "a b");
+        let missing = required(&p, "RoleSessionName").unwrap_err().to_string();
+        assert!(missing.contains("Value null at 'roleSessionName'"), "{missing}");
         assert_eq!(xml_escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;");
         let e = error_document(STS_NS, "AccessDenied", "no <way>", 403, "r-1");
         assert!(e.contains("<Type>Sender</Type>") && e.contains("<Message>no &lt;way&gt;</Message>") && e.contains(STS_NS), "{e}");

@@ -1,7 +1,7 @@
-//! STS's Query API for `AssumeRole`, transport-free: form parameters in, AWS's XML out (the
-//! shared pieces are [`crate::query`]'s).
+//! STS's Query API (`AssumeRole`, `GetCallerIdentity`, `GetAccessKeyInfo`), transport-free:
+//! form parameters in, AWS's XML out (the shared pieces are [`crate::query`]'s).
 
-use crate::query::{error_document, param, parse_form, xml_escape, STS_NS as XMLNS};
+use crate::query::{error_document, param, parse_form, required, xml_escape, STS_NS as XMLNS};
 use crate::sigv4::format_iso8601;
 use crate::{random, Iam, IamError, Identity};
 
@@ -13,18 +13,6 @@ pub struct StsResponse {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
-}
-
-fn required<'a>(
-    params: &'a [(String, String)],
-    name: &str,
-    member: &str,
-) -> Result<&'a str, IamError> {
-    param(params, name).ok_or_else(|| {
-        IamError::ValidationError(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
 }
 
 /// The XML error document for `err`.
@@ -59,16 +47,33 @@ impl Iam {
         request_id: &str,
     ) -> Result<String, IamError> {
         let params = parse_form(form_body);
-        let action = required(&params, "Action", "action")?;
+        let action = required(&params, "Action")?;
         let version = param(&params, "Version").unwrap_or(VERSION);
-        if action != "AssumeRole" || version != VERSION {
-            return Err(IamError::InvalidAction(format!(
-                "Could not find operation {action} for version {version}"
-            )));
-        }
-        let role_arn = required(&params, "RoleArn", "roleArn")?;
-        let session = required(&params, "RoleSessionName", "roleSessionName")?;
-        let duration = match param(&params, "DurationSeconds") {
+        let result = match (action, version) {
+            ("AssumeRole", VERSION) => self.assume_role_xml(caller, &params)?,
+            ("GetCallerIdentity", VERSION) => caller_identity_xml(caller),
+            ("GetAccessKeyInfo", VERSION) => {
+                // AWS: the permission is `sts:GetAccessKeyInfo` on `*`.
+                self.authorize(caller, "sts:GetAccessKeyInfo", "*", &crate::ContextKeys::new())?;
+                let account = self.access_key_account(required(&params, "AccessKeyId")?)?;
+                format!("    <Account>{}</Account>\n", xml_escape(&account))
+            }
+            _ => {
+                return Err(IamError::InvalidAction(format!(
+                    "Could not find operation {action} for version {version}"
+                )))
+            }
+        };
+        Ok(format!(
+            "<{action}Response xmlns=\"{XMLNS}\">\n  <{action}Result>\n{result}  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n"
+        ))
+    }
+
+    /// `AssumeRole`'s result element's content.
+    fn assume_role_xml(&self, caller: &Identity, params: &[(String, String)]) -> Result<String, IamError> {
+        let role_arn = required(params, "RoleArn")?;
+        let session = required(params, "RoleSessionName")?;
+        let duration = match param(params, "DurationSeconds") {
             None => None,
             Some(d) => Some(d.parse::<u32>().map_err(|_| {
                 IamError::ValidationError(format!("1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must be an integer"))
@@ -78,13 +83,13 @@ impl Iam {
             caller,
             role_arn,
             session,
-            param(&params, "ExternalId"),
+            param(params, "ExternalId"),
             duration,
         )?;
         let c = &out.credentials;
         let u = &out.assumed_role_user;
         Ok(format!(
-            "<AssumeRoleResponse xmlns=\"{XMLNS}\">\n  <AssumeRoleResult>\n    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{}</Expiration>\n    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n",
+            "    <AssumedRoleUser>\n      <AssumedRoleId>{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>{}</SessionToken>\n      <Expiration>{}</Expiration>\n    </Credentials>\n",
             xml_escape(&u.assumed_role_id),
             xml_escape(&u.arn),
             c.access_key_id,
@@ -93,6 +98,22 @@ impl Iam {
             format_iso8601(c.expiration),
         ))
     }
+}
+
+/// `GetCallerIdentity`'s result: the caller's ARN, unique id (a user's `AIDA...`; a role
+/// session's `<role id>:<session name>`) and account. AWS asks no permission for it.
+fn caller_identity_xml(caller: &Identity) -> String {
+    let (user_id, account) = match caller {
+        Identity::User { user_id, account, .. } => (user_id.clone(), account.as_str()),
+        Identity::AssumedRole { role_id, session_name, account, .. } => (format!("{role_id}:{session_name}"), account.as_str()),
+        Identity::Service { name } => (name.clone(), ""),
+    };
+    format!(
+        "    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n",
+        xml_escape(caller.arn()),
+        xml_escape(&user_id),
+        xml_escape(account)
+    )
 }
 
 #[cfg(test)]

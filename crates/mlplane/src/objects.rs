@@ -20,6 +20,22 @@ use crate::error::{MlplaneError, Result};
 /// Marks a temporary key; never part of a finished object's name.
 pub const PARTIAL_MARK: &str = ".recpipe-partial-";
 
+/// Where the S3 API keeps the parts of unfinished multipart uploads: beside the buckets in the
+/// local store (no bucket can have this name), inside each bucket in S3.
+const STAGING_LOCAL: &str = ".multipart";
+const STAGING_S3: &str = ".recpipe-multipart";
+
+/// Whether `name` is a bucket name S3 accepts: 3-63 lowercase letters, digits, `.` or `-`,
+/// starting and ending with a letter or digit.
+pub fn valid_bucket_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
+}
+
 /// Settings for real S3 or an S3-compatible service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Config {
@@ -45,10 +61,7 @@ impl S3Url {
         let bad = |why: &str| MlplaneError::Validation(format!("'{url}' is not a valid S3 URL: {why}"));
         let rest = url.strip_prefix("s3://").ok_or_else(|| bad("it must start with s3://"))?;
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        let bucket_ok = (3..=63).contains(&bucket.len())
-            && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            && bucket.as_bytes()[0].is_ascii_alphanumeric();
-        if !bucket_ok {
+        if !valid_bucket_name(bucket) {
             return Err(bad("the bucket name must be 3-63 lowercase letters, digits, '.' or '-'"));
         }
         if key.split('/').any(|seg| seg == ".." || seg == ".") {
@@ -139,6 +152,62 @@ impl Objects {
         }
     }
 
+    /// The buckets of the local store and when each was created (seconds since the epoch), by
+    /// name; the S3 backend lists none (its buckets belong to the account outside).
+    pub fn list_buckets(&self) -> Result<Vec<(String, i64)>> {
+        let Backend::Local { root, .. } = &self.backend else {
+            return Err(MlplaneError::Validation("listing buckets needs the local object store".into()));
+        };
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(root).map_err(MlplaneError::io(format!("reading {}", root.display())))? {
+            let entry = entry.map_err(MlplaneError::io(format!("reading {}", root.display())))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let meta = entry.metadata().map_err(MlplaneError::io(format!("reading {}", entry.path().display())))?;
+            if meta.is_dir() && valid_bucket_name(&name) {
+                let created = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs() as i64);
+                out.push((name, created));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Whether bucket `name` exists (the S3 backend's buckets are taken to exist).
+    pub fn bucket_exists(&self, name: &str) -> bool {
+        match &self.backend {
+            Backend::Local { root, .. } => valid_bucket_name(name) && root.join(name).is_dir(),
+            Backend::S3 { .. } => true,
+        }
+    }
+
+    /// Creates bucket `name` in the local store; `false` if it existed already.
+    pub fn create_bucket(&self, name: &str) -> Result<bool> {
+        let Backend::Local { root, .. } = &self.backend else {
+            return Err(MlplaneError::Validation("creating buckets needs the local object store".into()));
+        };
+        if !valid_bucket_name(name) {
+            return Err(MlplaneError::Validation(format!("'{name}' is not a valid bucket name: 3-63 lowercase letters, digits, '.' or '-'")));
+        }
+        let dir = root.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(MlplaneError::io(format!("creating {}", dir.display()))(e)),
+        }
+    }
+
+    /// Where unfinished multipart uploads of `bucket` keep their parts: a store and a folder in
+    /// it that no object key can reach.
+    pub fn staging(&self, bucket: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
+        match &self.backend {
+            Backend::Local { store, .. } => Ok((store.clone() as Arc<dyn ObjectStore>, Path::from(STAGING_LOCAL))),
+            Backend::S3 { .. } => {
+                let (store, _) = self.locate(&S3Url { bucket: bucket.to_string(), key: String::new() })?;
+                Ok((store, Path::from(STAGING_S3)))
+            }
+        }
+    }
+
     /// Where a local object lives on disk (local backend only).
     pub fn local_path(&self, url: &S3Url) -> Option<PathBuf> {
         match &self.backend {
@@ -187,7 +256,7 @@ impl Objects {
             };
             let full = meta.location.as_ref();
             let key = full.get(bucket_prefix_len.min(full.len())..).unwrap_or("");
-            if key.starts_with(&url.key) && !key.contains(PARTIAL_MARK) {
+            if key.starts_with(&url.key) && !key.contains(PARTIAL_MARK) && !key.starts_with(STAGING_S3) {
                 out.push(Listed {
                     url: S3Url { bucket: url.bucket.clone(), key: key.to_string() },
                     size: meta.size,

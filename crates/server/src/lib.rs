@@ -9,7 +9,9 @@
 //!
 //! `POST /` is shared by several AWS protocols, so it is a dispatcher that only routes:
 //! `X-Amz-Target: SageMaker.*` goes to the SageMaker API's router, a form body with `Action=` to
-//! IAM/STS's Query API router; each verifies its own caller.
+//! IAM/STS's Query API router; each verifies its own caller. S3's REST API shares every path
+//! (`/bucket/key`), so it is told apart before routing: a request signed for service `s3` goes to
+//! the S3 API (`s3api`), which verifies and authorises it; nothing else reaches it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +40,8 @@ pub struct Server {
     pub sagemaker_runtime: Router,
     /// The control plane (jobs, endpoints, objects); stop it with `shutdown` before exiting.
     pub mlplane: Arc<mlplane::Mlplane>,
+    /// S3's REST API over the control plane's buckets.
+    pub s3: Arc<s3api::S3Api>,
     /// The warehouse (DuckDB files under `<data_dir>/warehouse/`) and its SQL API.
     pub warehouse: warehouse::Warehouse,
     /// Folders besides `<data_dir>/imports` the SQL API's loader may read (`up --load-dir`).
@@ -97,7 +101,8 @@ pub async fn open_with(data_dir: &Path, base_url: &str, access_log: AccessLog) -
     let gateway = Gateway::new(iam.clone(), Store::open(&db)?, sagemaker, settings, access_log)?;
     let sagemaker_api = mlplane::api::api_router(plane.clone());
     let sagemaker_runtime = mlplane::runtime::runtime_router(plane.clone());
-    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, warehouse: opened.warehouse, load_dirs: Vec::new(), access_tail })
+    let s3 = s3api::S3Api::new(iam.clone(), plane.clone());
+    Ok(Server { data_dir: data_dir.to_path_buf(), iam, gateway, sagemaker_api, sagemaker_runtime, mlplane: plane, s3, warehouse: opened.warehouse, load_dirs: Vec::new(), access_tail })
 }
 
 /// The tables a training call names, resolved by the warehouse in the caller's context.
@@ -113,8 +118,13 @@ impl TableResolver for CallerTables {
     }
 }
 
-/// The one router of the server.
+/// The one router of the server: S3-signed requests to the S3 API, the rest to [`routes`].
 pub fn app(s: &Server) -> Router {
+    Router::new().fallback_service(routes(s)).layer(axum::middleware::from_fn_with_state(s.s3.clone(), s3api::route))
+}
+
+/// Every part's routes but S3's.
+fn routes(s: &Server) -> Router {
     Router::new()
         .merge(s.gateway.router())
         .merge(gateway::admin::router(s.gateway.clone()))

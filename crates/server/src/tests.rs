@@ -110,3 +110,35 @@ async fn a_caller_without_policies_is_refused_by_every_aws_api() {
     assert!(!body.contains("not authorized"), "{body}");
     s.mlplane.shutdown().await;
 }
+
+/// An S3-signed request for `method path`.
+fn s3_request(s: &Server, key: &AccessKey, method: &str, path: &str, body: &[u8]) -> Request<Body> {
+    let mut req = HttpRequest { method: method.into(), path: path.into(), query: String::new(), headers: vec![("host".into(), "127.0.0.1:1".into())], payload: Payload::Bytes(body.to_vec()) };
+    iam::sigv4::s3::sign_s3_request(&mut req, &key.access_key_id, &key.secret_access_key, None, s.iam.region(), s.iam.now()).unwrap();
+    let mut b = Request::builder().method(method).uri(path).header("content-length", body.len());
+    for (k, v) in &req.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    b.body(Body::from(body.to_vec())).unwrap()
+}
+
+#[tokio::test]
+async fn requests_signed_for_s3_reach_the_s3_api_on_any_path_and_nothing_else_does() {
+    let (dir, s) = server().await;
+    let admin = s.iam.ensure_admin_user().unwrap();
+    // Paths the other parts also serve: a gateway stage route, the SQL API, the console.
+    for (path, stored) in [("/abc123/dev/train", "buckets/abc123/dev/train"), ("/api/v2/statements", "buckets/api/v2/statements")] {
+        std::fs::create_dir_all(dir.path().join(stored).parent().unwrap().parent().unwrap()).unwrap();
+        let (status, body) = send(&s, s3_request(&s, &admin, "PUT", path, b"object")).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(std::fs::read(dir.path().join(stored)).unwrap(), b"object");
+    }
+    let (status, body) = send(&s, s3_request(&s, &admin, "GET", "/", b"")).await;
+    assert!(status == 200 && body.contains("<Name>abc123</Name>") && body.contains("<Name>api</Name>"), "{body}");
+    // The same paths signed for other services, or not at all, are not S3's.
+    let (status, body) = send(&s, signed(&s, &admin, "execute-api", "/abc123/dev/train", &[], "{\"data\": []}")).await;
+    assert!(status != 200 && !body.contains("<Error>"), "{status} {body}");
+    let (status, body) = send(&s, Request::get("/console/").body(Body::empty()).unwrap()).await;
+    assert!(status < 500 && !body.contains("<Error><Code>"), "{status} {body}");
+    s.mlplane.shutdown().await;
+}

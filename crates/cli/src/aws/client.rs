@@ -29,12 +29,12 @@ pub struct ServerArgs {
 }
 
 pub struct Client {
-    base: String,
-    host: String,
-    region: String,
-    access_key_id: String,
-    secret: SecretKey,
-    token: Option<SessionToken>,
+    pub(crate) base: String,
+    pub(crate) host: String,
+    pub(crate) region: String,
+    pub(crate) access_key_id: String,
+    pub(crate) secret: SecretKey,
+    pub(crate) token: Option<SessionToken>,
     http: hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 

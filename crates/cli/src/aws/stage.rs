@@ -60,13 +60,6 @@ impl StageArgs {
     }
 }
 
-fn random_id() -> String {
-    use std::io::Read;
-    let mut b = [0u8; 6];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
-    b.iter().map(|x| b"abcdefghijklmnopqrstuvwxyz0123456789"[*x as usize % 36] as char).collect()
-}
-
 /// CreateRole, or GetRole when it already exists (so `init` can be repeated); returns the ARN.
 async fn ensure_role(client: &Client, name: &str, trust: &str) -> anyhow::Result<String> {
     match query(client, "iam", IAM_VERSION, "CreateRole", &[("RoleName", name), ("AssumeRolePolicyDocument", trust)]).await {
@@ -83,7 +76,7 @@ pub fn run_init(a: InitArgs) -> anyhow::Result<()> {
     if a.config.exists() && !a.force {
         bail!("{} exists; pass --force to overwrite it", a.config.display());
     }
-    let id = a.unique_id.clone().unwrap_or_else(random_id);
+    let id = a.unique_id.clone().unwrap_or_else(|| iam::random::short_id(6));
     let config = runtime()?.block_on(make_roles(&a.server, &id, &a.training_image))?;
     std::fs::write(&a.config, config.render()).with_context(|| format!("writing {}", a.config.display()))?;
     println!("sagemaker_role_arn: {}", config.sagemaker_role_arn);

@@ -55,6 +55,38 @@ fn to_json(n: &Node) -> Value {
     Value::Object(m)
 }
 
+/// Every element named `name`, at any depth, in document order, each in its JSON form (for
+/// answers whose elements repeat, such as S3's `<Contents>`).
+pub fn all(doc: &str, name: &str) -> Vec<Value> {
+    fn walk(n: &Node, name: &str, out: &mut Vec<Value>) {
+        for c in &n.children {
+            if c.name == name {
+                out.push(to_json(c));
+            } else {
+                walk(c, name, out);
+            }
+        }
+    }
+    let mut pos = 0;
+    loop {
+        let Some(i) = doc[pos..].find('<') else { return Vec::new() };
+        pos += i;
+        if doc[pos..].starts_with("<?") || doc[pos..].starts_with("<!") {
+            match doc[pos..].find('>') {
+                Some(j) => pos += j + 1,
+                None => return Vec::new(),
+            }
+            continue;
+        }
+        break;
+    }
+    let mut out = Vec::new();
+    if let Some(root) = parse_node(doc, &mut pos) {
+        walk(&root, name, &mut out);
+    }
+    out
+}
+
 /// The document's root element name and its JSON form.
 pub fn parse(doc: &str) -> Option<(String, Value)> {
     let mut pos = 0;
@@ -81,5 +113,8 @@ mod tests {
         assert_eq!(v["ListRolesResult"]["Roles"][0]["RoleName"], "a&b");
         assert_eq!(v["ListRolesResult"]["Roles"][1]["RoleName"], "c");
         assert_eq!(v["ListRolesResult"]["IsTruncated"], "false");
+        let listing = "<ListBucketResult><Contents><Key>a</Key></Contents><Contents><Key>b</Key></Contents></ListBucketResult>";
+        let keys: Vec<_> = super::all(listing, "Contents").iter().map(|c| c["Key"].clone()).collect();
+        assert_eq!(keys, ["a", "b"]);
     }
 }

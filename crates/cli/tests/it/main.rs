@@ -21,6 +21,8 @@ mod mlplane_jobs;
 mod mlplane_recovery;
 mod plane;
 mod quickstart_restart;
+mod readme_lab;
+mod s3_clients;
 mod server_discovery;
 mod support;
 mod warehouse_sql;

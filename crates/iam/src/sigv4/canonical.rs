@@ -29,7 +29,7 @@ fn uri_encode_into(out: &mut String, input: &[u8], keep_slash: bool) {
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits is kept as it is.
-fn percent_decode(input: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(input: &str) -> Vec<u8> {
     let b = input.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -100,12 +100,30 @@ fn push_canonical_uri(out: &mut String, path: &str) {
     }
 }
 
+/// S3's canonical URI: the path decoded and encoded once (no normalisation: `a//b` and `..` are
+/// parts of a key).
+pub fn s3_canonical_uri(path: &str) -> String {
+    let decoded = percent_decode(path);
+    let mut out = String::with_capacity(path.len() + 8);
+    if !decoded.starts_with(b"/") {
+        out.push('/');
+    }
+    uri_encode_into(&mut out, &decoded, true);
+    out
+}
+
 /// The canonical query string: each name and value decoded then re-encoded, sorted by name then
 /// value, a missing `=` giving an empty value.
 pub fn canonical_query(query: &str) -> String {
+    canonical_query_without(query, None)
+}
+
+/// [`canonical_query`] leaving out parameter `skip` (a presigned URL's `X-Amz-Signature`).
+pub(crate) fn canonical_query_without(query: &str, skip: Option<&str>) -> String {
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|p| !p.is_empty())
+        .filter(|p| skip.is_none_or(|s| p.split_once('=').map_or(*p, |(k, _)| k) != s))
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             (
@@ -156,15 +174,41 @@ pub fn canonical_request(
     signed_headers: &[String],
     payload_hash: &str,
 ) -> Result<String, AuthError> {
+    canonical_request_with(req, Uri::Normalized, None, signed_headers, payload_hash)
+}
+
+/// How the path enters a canonical request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Uri<'a> {
+    /// Normalised and encoded again (every service but S3).
+    Normalized,
+    /// S3's: decoded and encoded once ([`s3_canonical_uri`]).
+    S3,
+    /// Exactly this text (a client that signed the path as it sent it).
+    Verbatim(&'a str),
+}
+
+/// [`canonical_request`] with the path taken as `uri` says and the query without `skip`.
+pub(crate) fn canonical_request_with(
+    req: &HttpRequest,
+    uri: Uri<'_>,
+    skip: Option<&str>,
+    signed_headers: &[String],
+    payload_hash: &str,
+) -> Result<String, AuthError> {
     let mut out = String::with_capacity(
         256 + req.path.len() + req.query.len() + req.headers.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>(),
     );
     out.extend(req.method.chars().map(|c| c.to_ascii_uppercase()));
     out.push('\n');
-    push_canonical_uri(&mut out, &req.path);
+    match uri {
+        Uri::Normalized => push_canonical_uri(&mut out, &req.path),
+        Uri::S3 => out.push_str(&s3_canonical_uri(&req.path)),
+        Uri::Verbatim(text) => out.push_str(text),
+    }
     out.push('\n');
     if !req.query.is_empty() {
-        out.push_str(&canonical_query(&req.query));
+        out.push_str(&canonical_query_without(&req.query, skip));
     }
     out.push('\n');
     for name in signed_headers {
@@ -233,6 +277,15 @@ mod tests {
         assert_eq!(canonical_query("k=a%20b&s=a/b+c"), "k=a%20b&s=a%2Fb%2Bc");
         assert_eq!(canonical_query("p=%zz%4"), "p=%25zz%254");
         assert_eq!(canonical_query(""), "");
+    }
+
+    #[test]
+    fn s3_paths_are_encoded_once_and_never_normalised() {
+        assert_eq!(s3_canonical_uri("/bucket/a%20b/c"), "/bucket/a%20b/c");
+        assert_eq!(s3_canonical_uri("/bucket/a b/./../c//d"), "/bucket/a%20b/./../c//d");
+        assert_eq!(s3_canonical_uri("/b/k%21(x)"), "/b/k%21%28x%29");
+        assert_eq!(s3_canonical_uri(""), "/");
+        assert_eq!(canonical_query_without("b=2&X-Amz-Signature=ab&a=1", Some("X-Amz-Signature")), "a=1&b=2");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Why a signed request was refused. Every variant is a 403 to the caller except a store failure.
+//! Why a signed request was refused: a 403 to the caller, except a store failure (500) and a
+//! malformed S3 request (400).
 
 use thiserror::Error;
 
@@ -74,6 +75,14 @@ pub enum AuthError {
     UnexpectedSecurityToken { access_key_id: String },
     #[error("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")]
     SignatureMismatch,
+    #[error("Missing required header for this request: x-amz-content-sha256")]
+    MissingContentSha256,
+    #[error("Query-string authentication: {name} {what}")]
+    PresignParam { name: &'static str, what: String },
+    #[error("Request has expired: signed at {amz_date}, valid for {seconds} seconds")]
+    PresignExpired { amz_date: String, seconds: i64 },
+    #[error("The chunk signature we calculated does not match the signature you provided (chunk {chunk}).")]
+    ChunkSignatureMismatch { chunk: usize },
     /// The key store failed; the detail is for the log, not the caller.
     #[error("credential store failure: {0}")]
     Store(String),
@@ -99,7 +108,11 @@ impl AuthError {
             | AuthError::SignedHeaderAbsent { .. }
             | AuthError::SignatureExpired { .. }
             | AuthError::SignatureNotYetCurrent { .. }
-            | AuthError::SignatureMismatch => "SignatureDoesNotMatch",
+            | AuthError::SignatureMismatch
+            | AuthError::ChunkSignatureMismatch { .. } => "SignatureDoesNotMatch",
+            AuthError::MissingContentSha256 => "InvalidRequest",
+            AuthError::PresignParam { .. } => "AuthorizationQueryParametersError",
+            AuthError::PresignExpired { .. } => "AccessDenied",
             AuthError::BadPayloadHash { .. } | AuthError::PayloadHashMismatch { .. } => {
                 "XAmzContentSHA256Mismatch"
             }
@@ -113,10 +126,11 @@ impl AuthError {
         }
     }
 
-    /// 403 for every refusal, 500 for a store failure.
+    /// 403 for every refusal, 400 for a malformed S3 request, 500 for a store failure.
     pub fn http_status(&self) -> u16 {
         match self {
             AuthError::Store(_) => 500,
+            AuthError::MissingContentSha256 | AuthError::PresignParam { .. } => 400,
             AuthError::MissingAuthorization
             | AuthError::RepeatedAuthorization { .. }
             | AuthError::UnsupportedAlgorithm { .. }
@@ -141,7 +155,9 @@ impl AuthError {
             | AuthError::MissingSecurityToken { .. }
             | AuthError::TokenMismatch { .. }
             | AuthError::UnexpectedSecurityToken { .. }
-            | AuthError::SignatureMismatch => 403,
+            | AuthError::SignatureMismatch
+            | AuthError::ChunkSignatureMismatch { .. }
+            | AuthError::PresignExpired { .. } => 403,
         }
     }
 

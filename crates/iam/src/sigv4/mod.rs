@@ -2,17 +2,18 @@
 //! string to sign, the derived key, signing ([`sign`]) and verification ([`verify_request`]).
 //!
 //! Paths are taken as they travel on the wire (already percent-encoded) and are normalised and
-//! encoded once more, as every service but S3 does ("double encoding"); S3's single encoding is
-//! not implemented.
+//! encoded once more, as every service but S3 does ("double encoding"); S3's dialect (single
+//! encoding, unsigned and chunk-signed payloads, presigned URLs) is [`s3`]'s.
 
 mod canonical;
 mod error;
+pub mod s3;
 mod sign;
 mod time_fmt;
 mod verify;
 
 pub use canonical::{
-    canonical_query, canonical_request, canonical_uri, normalize_path, uri_encode,
+    canonical_query, canonical_request, canonical_uri, normalize_path, s3_canonical_uri, uri_encode,
 };
 pub use error::AuthError;
 pub use sign::{sign, sign_request, signing_key, string_to_sign, Signed};

@@ -4,7 +4,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use super::canonical::canonical_request;
+use super::canonical::{canonical_request_with, Uri};
 use super::time_fmt::{format_amz_date, parse_amz_date};
 use super::{sha256_hex, AuthError, HttpRequest, Payload, ALGORITHM, TERMINATOR};
 use crate::{SecretKey, SessionToken};
@@ -73,6 +73,18 @@ pub fn sign(
     region: &str,
     service: &str,
 ) -> Result<Signed, AuthError> {
+    sign_with(req, Uri::Normalized, access_key_id, secret, region, service)
+}
+
+/// [`sign`] with the path entering the canonical request as `uri` says.
+pub(crate) fn sign_with(
+    req: &HttpRequest,
+    uri: Uri<'_>,
+    access_key_id: &str,
+    secret: &SecretKey,
+    region: &str,
+    service: &str,
+) -> Result<Signed, AuthError> {
     if req.header("host").is_none() {
         return Err(AuthError::MissingHeader { name: "Host" });
     }
@@ -92,7 +104,7 @@ pub fn sign(
         .collect();
     names.sort();
     names.dedup();
-    let creq = canonical_request(req, &names, &payload_hash_for_signing(req))?;
+    let creq = canonical_request_with(req, uri, None, &names, &payload_hash_for_signing(req))?;
     let date = &amz_date[..8];
     let scope = format!("{date}/{region}/{service}/{TERMINATOR}");
     let sts = string_to_sign(amz_date, &scope, &creq);

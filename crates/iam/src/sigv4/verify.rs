@@ -76,6 +76,12 @@ pub fn parse_authorization(value: &str) -> Result<ParsedAuthorization, AuthError
     })?;
     let signature = signature.ok_or(AuthError::MissingAuthParam { param: "Signature" })?;
 
+    parse_parts(credential, signed, signature)
+}
+
+/// A credential (`key/date/region/service/aws4_request`), a `;`-list of signed headers and a
+/// signature, from an Authorization header or a presigned URL's parameters, checked for shape.
+pub(super) fn parse_parts(credential: &str, signed: &str, signature: &str) -> Result<ParsedAuthorization, AuthError> {
     let parts: Vec<&str> = credential.splitn(6, '/').collect();
     if parts.len() != 5 || parts.iter().any(|p| p.is_empty()) {
         return Err(AuthError::CredentialParts {
@@ -116,7 +122,78 @@ pub fn parse_authorization(value: &str) -> Result<ParsedAuthorization, AuthError
     })
 }
 
-fn is_sha256_hex(s: &str) -> bool {
+impl ParsedAuthorization {
+    /// `date/region/service/aws4_request`.
+    pub(super) fn scope(&self) -> String {
+        let mut scope = String::with_capacity(
+            self.scope_date.len() + self.region.len() + self.service.len() + self.terminator.len() + 3,
+        );
+        for (i, part) in [&self.scope_date, &self.region, &self.service, &self.terminator]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                scope.push('/');
+            }
+            scope.push_str(part);
+        }
+        scope
+    }
+
+    /// The scope's terminator, region and service are the expected ones.
+    pub(super) fn check_scope(&self, region: &str, service: &str) -> Result<(), AuthError> {
+        if self.terminator != TERMINATOR {
+            return Err(AuthError::WrongTerminator {
+                found: self.terminator.clone(),
+            });
+        }
+        if self.region != region {
+            return Err(AuthError::WrongRegion {
+                found: self.region.clone(),
+                expected: region.to_string(),
+            });
+        }
+        if self.service != service {
+            return Err(AuthError::WrongService {
+                found: self.service.clone(),
+                expected: service.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A temporary key must come with its own session token (compared in constant time), and a
+/// long-term key with none.
+pub(super) fn check_session_token<K: SigningSecret>(key: &K, presented: Option<&str>, access_key_id: &str) -> Result<(), AuthError> {
+    match (key.session_token(), presented) {
+        (Some(_), None) => Err(AuthError::MissingSecurityToken {
+            access_key_id: access_key_id.to_string(),
+        }),
+        (Some(expected), Some(presented)) if !expected.matches(presented) => Err(AuthError::TokenMismatch {
+            access_key_id: access_key_id.to_string(),
+        }),
+        (None, Some(_)) => Err(AuthError::UnexpectedSecurityToken {
+            access_key_id: access_key_id.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The lowercase hex signature of `string_to_sign` under the derived key.
+pub(super) fn signature_hex(key: &[u8; 32], string_to_sign: &str) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(hmac_sha256(key, string_to_sign.as_bytes()), &mut out)
+        .expect("32 bytes fill 64 hex digits");
+    out
+}
+
+/// Constant-time comparison of a computed signature with the presented one.
+pub(super) fn signatures_match(expected: &[u8; 64], presented: &str) -> bool {
+    bool::from(expected[..].ct_eq(presented.as_bytes()))
+}
+
+pub(super) fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -156,6 +233,19 @@ fn check_date(
         .header("x-amz-date")
         .ok_or(AuthError::MissingHeader { name: "X-Amz-Date" })?
         .trim();
+    let when = parse_signing_date(amz_date, auth)?;
+    if when < now - MAX_SKEW {
+        return Err(AuthError::SignatureExpired {
+            amz_date: amz_date.to_string(),
+            limit: format_amz_date(now - MAX_SKEW),
+            now: format_amz_date(now),
+        });
+    }
+    not_in_the_future(amz_date, when, now)
+}
+
+/// Parses the signing date and checks that the credential scope names its day.
+pub(super) fn parse_signing_date(amz_date: &str, auth: &ParsedAuthorization) -> Result<OffsetDateTime, AuthError> {
     let when = parse_amz_date(amz_date).ok_or_else(|| AuthError::BadAmzDate {
         value: amz_date.to_string(),
     })?;
@@ -166,13 +256,11 @@ fn check_date(
             amz_date: amz_date.to_string(),
         });
     }
-    if when < now - MAX_SKEW {
-        return Err(AuthError::SignatureExpired {
-            amz_date: amz_date.to_string(),
-            limit: format_amz_date(now - MAX_SKEW),
-            now: format_amz_date(now),
-        });
-    }
+    Ok(when)
+}
+
+/// A signing date more than [`MAX_SKEW`] ahead of the clock is refused.
+pub(super) fn not_in_the_future(amz_date: &str, when: OffsetDateTime, now: OffsetDateTime) -> Result<(), AuthError> {
     if when > now + MAX_SKEW {
         return Err(AuthError::SignatureNotYetCurrent {
             amz_date: amz_date.to_string(),
@@ -201,6 +289,26 @@ impl SigningSecret for KeyMaterial {
     }
 }
 
+/// The one Authorization header of `req`, parsed, its scope checked against `region`/`service`,
+/// `host` and `x-amz-date` among the signed headers, and its date current at `now`.
+pub(super) fn header_authorization(req: &HttpRequest, region: &str, service: &str, now: OffsetDateTime) -> Result<ParsedAuthorization, AuthError> {
+    let mut auth_headers = req.header_values("authorization");
+    let auth_value = auth_headers.next().ok_or(AuthError::MissingAuthorization)?;
+    let extra = auth_headers.count();
+    if extra > 0 {
+        return Err(AuthError::RepeatedAuthorization { count: extra + 1 });
+    }
+    let auth = parse_authorization(auth_value)?;
+    auth.check_scope(region, service)?;
+    for required in ["host", "x-amz-date"] {
+        if !auth.signed_headers.iter().any(|h| h == required) {
+            return Err(AuthError::HeaderNotSigned { name: required });
+        }
+    }
+    check_date(req, &auth, now)?;
+    Ok(auth)
+}
+
 /// Verifies a header-signed request for `region`/`service` at time `now`. `lookup` resolves the
 /// access key id to what the caller wants back (an identity) and the key's material; it runs only
 /// after every check that needs no key has passed.
@@ -222,79 +330,16 @@ pub fn verify_request_with<T, K: SigningSecret>(
     now: OffsetDateTime,
     lookup: impl FnOnce(&str) -> Result<(T, K), AuthError>,
 ) -> Result<T, AuthError> {
-    let mut auth_headers = req.header_values("authorization");
-    let auth_value = auth_headers.next().ok_or(AuthError::MissingAuthorization)?;
-    let extra = auth_headers.count();
-    if extra > 0 {
-        return Err(AuthError::RepeatedAuthorization { count: extra + 1 });
-    }
-    let auth = parse_authorization(auth_value)?;
-    if auth.terminator != TERMINATOR {
-        return Err(AuthError::WrongTerminator {
-            found: auth.terminator,
-        });
-    }
-    if auth.region != region {
-        return Err(AuthError::WrongRegion {
-            found: auth.region,
-            expected: region.to_string(),
-        });
-    }
-    if auth.service != service {
-        return Err(AuthError::WrongService {
-            found: auth.service,
-            expected: service.to_string(),
-        });
-    }
-    for required in ["host", "x-amz-date"] {
-        if !auth.signed_headers.iter().any(|h| h == required) {
-            return Err(AuthError::HeaderNotSigned { name: required });
-        }
-    }
-    check_date(req, &auth, now)?;
+    let auth = header_authorization(req, region, service, now)?;
     let payload_hash = payload_hash_for_verifying(req)?;
 
     let (found, key) = lookup(&auth.access_key_id)?;
-    let presented_token = req.header("x-amz-security-token").map(str::trim);
-    match (key.session_token(), presented_token) {
-        (Some(_), None) => {
-            return Err(AuthError::MissingSecurityToken {
-                access_key_id: auth.access_key_id,
-            })
-        }
-        (Some(expected), Some(presented)) if !expected.matches(presented) => {
-            return Err(AuthError::TokenMismatch {
-                access_key_id: auth.access_key_id,
-            })
-        }
-        (None, Some(_)) => {
-            return Err(AuthError::UnexpectedSecurityToken {
-                access_key_id: auth.access_key_id,
-            })
-        }
-        _ => {}
-    }
-
+    check_session_token(&key, req.header("x-amz-security-token").map(str::trim), &auth.access_key_id)?;
     let creq = canonical_request(req, &auth.signed_headers, &payload_hash)?;
     let amz_date = req.header("x-amz-date").unwrap_or_default().trim();
-    let mut scope = String::with_capacity(
-        auth.scope_date.len() + auth.region.len() + auth.service.len() + auth.terminator.len() + 3,
-    );
-    for (i, part) in [&auth.scope_date, &auth.region, &auth.service, &auth.terminator]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            scope.push('/');
-        }
-        scope.push_str(part);
-    }
-    let sts = string_to_sign(amz_date, &scope, &creq);
+    let sts = string_to_sign(amz_date, &auth.scope(), &creq);
     let key_bytes = key.signing_key(&auth.scope_date, &auth.region, &auth.service);
-    let mut expected = [0u8; 64];
-    hex::encode_to_slice(hmac_sha256(&key_bytes, sts.as_bytes()), &mut expected)
-        .expect("32 bytes fill 64 hex digits");
-    if bool::from(expected[..].ct_eq(auth.signature.as_bytes())) {
+    if signatures_match(&signature_hex(&key_bytes, &sts), &auth.signature) {
         Ok(found)
     } else {
         Err(AuthError::SignatureMismatch)

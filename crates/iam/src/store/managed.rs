@@ -9,7 +9,8 @@ const ADMINISTRATOR_ACCESS: &str =
 
 const SAGEMAKER_FULL_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[
  {"Sid":"SageMaker","Effect":"Allow","Action":["sagemaker:*"],"Resource":"*"},
- {"Sid":"ModelBuckets","Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject","s3:ListBucket","s3:CreateBucket","s3:GetBucketLocation"],
+ {"Sid":"ListBuckets","Effect":"Allow","Action":["s3:ListAllMyBuckets"],"Resource":"*"},
+ {"Sid":"ModelBuckets","Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject","s3:AbortMultipartUpload","s3:ListBucket","s3:CreateBucket","s3:GetBucketLocation"],
   "Resource":["arn:aws:s3:::*SageMaker*","arn:aws:s3:::*Sagemaker*","arn:aws:s3:::*sagemaker*","arn:aws:s3:::*SageMaker*/*","arn:aws:s3:::*Sagemaker*/*","arn:aws:s3:::*sagemaker*/*"]},
  {"Sid":"Images","Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchCheckLayerAvailability"],"Resource":"*"},
  {"Sid":"Logs","Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents","logs:DescribeLogStreams","logs:GetLogEvents","cloudwatch:PutMetricData"],"Resource":"*"},

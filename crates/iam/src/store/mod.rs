@@ -11,7 +11,7 @@ pub use credentials_file::write_credentials_file;
 pub(crate) use managed::managed_policy;
 pub use managed::{ADMINISTRATOR_ACCESS_ARN, SAGEMAKER_FULL_ACCESS_ARN, SSM_READ_ONLY_ACCESS_ARN};
 pub use roles::Role;
-pub use users::{AccessKey, User};
+pub use users::{AccessKey, AccessKeyMetadata, User};
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -32,6 +32,15 @@ pub struct AccessKey {
     pub create_date: OffsetDateTime,
 }
 
+/// What `ListAccessKeys` shows of a key: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyMetadata {
+    pub user_name: String,
+    pub access_key_id: String,
+    pub status: String,
+    pub create_date: OffsetDateTime,
+}
+
 fn no_such_user(name: &str) -> IamError {
     IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
 }
@@ -90,6 +99,20 @@ impl Iam {
     pub fn get_user(&self, user_name: &str) -> Result<User, IamError> {
         self.read(|c| self.load_user(c, user_name))?
             .ok_or_else(|| no_such_user(user_name))
+    }
+
+    /// `ListAccessKeys`: the user's keys, oldest first.
+    pub fn list_access_keys(&self, user_name: &str) -> Result<Vec<AccessKeyMetadata>, IamError> {
+        self.read(|c| {
+            if self.load_user(c, user_name)?.is_none() {
+                return Err(no_such_user(user_name));
+            }
+            let mut stmt = c.prepare("SELECT access_key_id, status, created FROM iam_access_keys WHERE user_name = ?1 ORDER BY created, access_key_id")?;
+            let rows = stmt.query_map(params![user_name], |r| {
+                Ok(AccessKeyMetadata { user_name: user_name.to_string(), access_key_id: r.get(0)?, status: r.get(1)?, create_date: from_unix(r.get(2)?) })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// `PutUserPolicy`.
