@@ -106,7 +106,7 @@ async fn the_worksheet_runs_as_the_user_with_types_counts_errors_and_history() {
     assert!(a.body.contains("<td>5.0</td>"), "{}", a.body);
     // The session's `use` persists to the next run; errors show their code.
     let a = send(&f.app, "POST", "/console/worksheet", Some(&cookie), Some(run("select * from no_such_table"))).await;
-    assert!(a.body.contains("Error 100038") && a.body.contains("NO_SUCH_TABLE"), "{}", a.body);
+    assert!(a.body.contains("Error 002003") && a.body.contains("NO_SUCH_TABLE"), "{}", a.body);
     let a = send(&f.app, "POST", "/console/worksheet", Some(&cookie), Some(run("select (1"))).await;
     assert!(a.body.contains("Error 001003"), "{}", a.body);
     let a = send(&f.app, "GET", "/console/worksheet?h=2", Some(&cookie), None).await;
