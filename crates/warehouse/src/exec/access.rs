@@ -8,21 +8,17 @@
 //! `CREATE TABLE` on the schema; dropping or altering needs ownership).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    AlterTableOperation, CreateTableLikeKind, FromTable, ObjectName as SqName, ObjectType, Query, Statement, TableFactor, TableObject, UpdateTableFromKind, Visit, Visitor,
+};
 
 use crate::catalog::{ACCOUNTADMIN, SYSADMIN};
 use crate::session::Session;
-use crate::sql::lexer::{Tok, Token};
-use crate::sql::rewrite::{dotted_name, match_parens};
+use crate::sql::translate::name_of;
 use crate::sql::{Ident, ObjectName};
 use crate::WarehouseError;
-
-/// Words that end a table reference (so they are never taken for an alias).
-const NOT_ALIAS: [&str; 40] = [
-    "WHERE", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "ON", "USING", "GROUP", "ORDER", "LIMIT",
-    "HAVING", "QUALIFY", "UNION", "EXCEPT", "INTERSECT", "MINUS", "WINDOW", "SAMPLE", "TABLESAMPLE", "AT", "BEFORE",
-    "CHANGES", "MATCH_RECOGNIZE", "PIVOT", "UNPIVOT", "LATERAL", "SET", "VALUES", "OFFSET", "FETCH", "RETURNING",
-    "POSITIONAL", "ASOF", "ANTI", "SEMI", "OUTER", "WHEN",
-];
 
 /// What a statement does to one named table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,123 +30,200 @@ pub(super) enum Need {
     /// Any privilege on the table (to see its definition).
     Any,
     /// A name a `WITH` clause defines: a table of that name needs `SELECT` all the same (the
-    /// scanner does not know the clause's scope), a name of nothing is the clause's own.
+    /// check does not follow the clause's scope), a name of nothing is the clause's own.
     Shadowed,
 }
 
-/// The tables (as written) a statement reads or writes, with what each needs.
-pub(super) fn table_refs(toks: &[Token]) -> Result<Vec<(ObjectName, Need)>, WarehouseError> {
-    let parens = match_parens(toks)?;
-    let mut out = Vec::new();
-    let mut targets = HashSet::new();
-    // A write target right after the statement's leading words.
-    let kw = |i: usize, k: &str| toks.get(i).is_some_and(|t| t.tok.is_kw(k));
-    let mut target = |at: usize, needs: &[Need], out: &mut Vec<(ObjectName, Need)>| {
-        let mut at = at;
-        while ["IF", "NOT", "EXISTS", "ONLY"].iter().any(|k| kw(at, k)) {
-            at += 1;
+/// A name no privilege can be checked for (more than three parts, or not a plain name).
+fn unclassifiable(n: &SqName) -> WarehouseError {
+    WarehouseError::Unsupported(format!("table reference {n}"))
+}
+
+/// The tables a part of a statement reads: every `FROM`/`JOIN` table of every query in it
+/// (subqueries, CTEs, lateral joins, `EXISTS`, `IN (SELECT …)`).
+struct Reads<'a> {
+    ctes: &'a HashSet<String>,
+    out: &'a mut Vec<(ObjectName, Need)>,
+}
+
+impl Visitor for Reads<'_> {
+    type Break = WarehouseError;
+
+    fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<WarehouseError> {
+        match t {
+            TableFactor::Table { name, args: None, .. } => match name_of(name) {
+                Some(n) => {
+                    let cte = n.0.len() == 1 && self.ctes.contains(n.0[0].as_str());
+                    self.out.push((n, if cte { Need::Shadowed } else { Need::Privilege("SELECT") }));
+                }
+                None => return ControlFlow::Break(unclassifiable(name)),
+            },
+            // Table functions: checked against the function lists when translated.
+            TableFactor::Table { .. }
+            | TableFactor::Derived { .. }
+            | TableFactor::TableFunction { .. }
+            | TableFactor::Function { .. }
+            | TableFactor::UNNEST { .. }
+            | TableFactor::NestedJoin { .. }
+            | TableFactor::Pivot { .. }
+            | TableFactor::Unpivot { .. } => {}
+            other => {
+                let what = other.to_string();
+                return ControlFlow::Break(WarehouseError::Unsupported(what.split_whitespace().next().unwrap_or("table factor").to_uppercase()));
+            }
         }
-        if let Some((name, _)) = dotted_name(toks, at) {
-            targets.insert(at);
-            out.extend(needs.iter().map(|n| (name.clone(), *n)));
+        ControlFlow::Continue(())
+    }
+}
+
+/// Every CTE name a statement defines, anywhere in it.
+struct Ctes(HashSet<String>);
+
+impl Visitor for Ctes {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+        if let Some(w) = &q.with {
+            self.0.extend(w.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The one table a statement writes, by name.
+fn target(t: &TableFactor) -> Result<ObjectName, WarehouseError> {
+    match t {
+        TableFactor::Table { name, args: None, .. } => name_of(name).ok_or_else(|| unclassifiable(name)),
+        other => Err(WarehouseError::Unsupported(format!("writing to {other}"))),
+    }
+}
+
+fn named(n: &SqName) -> Result<ObjectName, WarehouseError> {
+    name_of(n).ok_or_else(|| unclassifiable(n))
+}
+
+/// The tables (as named, identifiers folded) a statement reads or writes, with what each
+/// needs. A statement of a kind recpipe does not hand to DuckDB, or naming a table in a way
+/// this cannot classify, is refused here.
+pub(super) fn table_refs(st: &Statement) -> Result<Vec<(ObjectName, Need)>, WarehouseError> {
+    let mut ctes = Ctes(HashSet::new());
+    let _ = st.visit(&mut ctes);
+    let mut out = Vec::new();
+    let mut reads = |node: &dyn ReadPart, out: &mut Vec<(ObjectName, Need)>| -> Result<(), WarehouseError> {
+        match node.visit_reads(&mut Reads { ctes: &ctes.0, out }) {
+            ControlFlow::Break(e) => Err(e),
+            ControlFlow::Continue(()) => Ok(()),
         }
     };
-    let first = toks.first().map(|t| &t.tok);
-    if first.is_some_and(|t| t.is_kw("INSERT")) {
-        let into = (1..toks.len().min(4)).find(|&i| kw(i, "INTO")).unwrap_or(1);
-        target(into + 1, &[Need::Privilege("INSERT")], &mut out);
-    } else if first.is_some_and(|t| t.is_kw("UPDATE")) {
-        target(1, &[Need::Privilege("UPDATE")], &mut out);
-    } else if first.is_some_and(|t| t.is_kw("DELETE")) && kw(1, "FROM") {
-        target(2, &[Need::Privilege("DELETE")], &mut out);
-    } else if first.is_some_and(|t| t.is_kw("MERGE")) && kw(1, "INTO") {
-        target(2, &[Need::Privilege("INSERT"), Need::Privilege("UPDATE"), Need::Privilege("DELETE")], &mut out);
-    } else if first.is_some_and(|t| t.is_kw("TRUNCATE")) {
-        target(if kw(1, "TABLE") { 2 } else { 1 }, &[Need::Privilege("TRUNCATE")], &mut out);
-    } else if first.is_some_and(|t| t.is_kw("CREATE") || t.is_kw("DROP") || t.is_kw("ALTER")) {
-        if let Some(k) = (1..toks.len().min(6)).find(|&i| kw(i, "TABLE") || kw(i, "VIEW")) {
-            let need = if first.is_some_and(|t| t.is_kw("CREATE")) { Need::Create } else { Need::Ownership };
-            target(k + 1, &[need], &mut out);
+    let mut write = |name: ObjectName, needs: &[Need], out: &mut Vec<(ObjectName, Need)>| out.extend(needs.iter().map(|n| (name.clone(), *n)));
+    match st {
+        Statement::Query(q) => reads(q, &mut out)?,
+        Statement::Insert(i) => {
+            match &i.table {
+                TableObject::TableName(n) => write(named(n)?, &[Need::Privilege("INSERT")], &mut out),
+                other => return Err(WarehouseError::Unsupported(format!("INSERT INTO {other}"))),
+            }
+            reads(&i.source, &mut out)?;
+            reads(&i.assignments, &mut out)?;
+        }
+        Statement::Update(u) => {
+            write(target(&u.table.relation)?, &[Need::Privilege("UPDATE")], &mut out);
+            reads(&u.table.joins, &mut out)?;
+            match &u.from {
+                Some(UpdateTableFromKind::BeforeSet(f) | UpdateTableFromKind::AfterSet(f)) => reads(f, &mut out)?,
+                None => {}
+            }
+            reads(&u.assignments, &mut out)?;
+            reads(&u.selection, &mut out)?;
+        }
+        Statement::Delete(d) => {
+            for n in &d.tables {
+                write(named(n)?, &[Need::Privilege("DELETE")], &mut out);
+            }
+            let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
+            for t in from {
+                write(target(&t.relation)?, &[Need::Privilege("DELETE")], &mut out);
+                reads(&t.joins, &mut out)?;
+            }
+            reads(&d.using, &mut out)?;
+            reads(&d.selection, &mut out)?;
+        }
+        Statement::Merge(m) => {
+            let needs = [Need::Privilege("INSERT"), Need::Privilege("UPDATE"), Need::Privilege("DELETE")];
+            write(target(&m.table)?, &needs, &mut out);
+            reads(&m.source, &mut out)?;
+            reads(&m.on, &mut out)?;
+            reads(&m.clauses, &mut out)?;
+        }
+        Statement::Truncate(t) => {
+            for n in &t.table_names {
+                write(named(&n.name)?, &[Need::Privilege("TRUNCATE")], &mut out);
+            }
+        }
+        Statement::CreateTable(c) => {
+            let name = named(&c.name)?;
+            write(name.clone(), &[Need::Create], &mut out);
             // `create or replace` replaces an existing table: its owner's right.
-            if need == Need::Create && kw(1, "OR") {
-                target(k + 1, &[Need::Ownership], &mut out);
+            if c.or_replace {
+                write(name, &[Need::Ownership], &mut out);
+            }
+            match &c.like {
+                Some(CreateTableLikeKind::Parenthesized(l) | CreateTableLikeKind::Plain(l)) => write(named(&l.name)?, &[Need::Privilege("SELECT")], &mut out),
+                None => {}
+            }
+            if let Some(src) = &c.clone {
+                write(named(src)?, &[Need::Privilege("SELECT")], &mut out);
+            }
+            reads(&c.query, &mut out)?;
+            reads(&c.columns, &mut out)?;
+        }
+        Statement::CreateView(v) => {
+            let name = named(&v.name)?;
+            write(name.clone(), &[Need::Create], &mut out);
+            if v.or_replace {
+                write(name, &[Need::Ownership], &mut out);
+            }
+            reads(&v.query, &mut out)?;
+        }
+        Statement::Drop { object_type: ObjectType::Table | ObjectType::View, names, .. } => {
+            for n in names {
+                write(named(n)?, &[Need::Ownership], &mut out);
             }
         }
-    }
-
-    // Names that a WITH clause defines shadow tables of the same one-part name.
-    let mut ctes = HashSet::new();
-    if toks.iter().any(|t| t.tok.is_kw("WITH")) {
-        for i in 0..toks.len().saturating_sub(2) {
-            if let Some(id) = Ident::from_tok(&toks[i].tok) {
-                let mut j = i + 1;
-                if toks[j].tok.is_op("(") {
-                    j = parens.get(&j).map_or(j, |c| c + 1);
-                }
-                if kw(j, "AS") && toks.get(j + 1).is_some_and(|t| t.tok.is_op("(")) {
-                    ctes.insert(id);
-                }
-            }
-        }
-    }
-
-    // `extract(year from ts)`, `trim(both 'x' from s)`: FROM inside these calls names no table.
-    let mut enclosing: Vec<usize> = Vec::new();
-    let mut in_call_from = vec![false; toks.len()];
-    for (i, t) in toks.iter().enumerate() {
-        if t.tok.is_op("(") {
-            enclosing.push(i);
-        } else if t.tok.is_op(")") {
-            enclosing.pop();
-        } else if t.tok.is_kw("FROM") {
-            let callee = enclosing.last().and_then(|&o| o.checked_sub(1)).map(|f| &toks[f].tok);
-            in_call_from[i] = callee.is_some_and(|c| ["EXTRACT", "TRIM", "SUBSTRING", "OVERLAY", "POSITION"].iter().any(|k| c.is_kw(k)));
-        }
-    }
-    for (i, t) in toks.iter().enumerate() {
-        if !(t.tok.is_kw("FROM") || t.tok.is_kw("JOIN") || t.tok.is_kw("USING")) || in_call_from[i] {
-            continue;
-        }
-        let mut j = i + 1;
-        loop {
-            if kw(j, "LATERAL") || kw(j, "ONLY") {
-                j += 1;
-            }
-            if toks.get(j).is_some_and(|t| t.tok.is_op("(")) {
-                // A subquery: its own FROMs are visited by this loop.
-                j = parens.get(&j).map_or(toks.len(), |c| c + 1);
-            } else if let Some((name, end)) = dotted_name(toks, j) {
-                if toks.get(end).is_some_and(|t| t.tok.is_op("(")) {
-                    j = parens.get(&end).map_or(toks.len(), |c| c + 1); // a table function
-                } else {
-                    let cte = name.0.len() == 1 && ctes.contains(&name.0[0]);
-                    if !targets.contains(&j) {
-                        out.push((name, if cte { Need::Shadowed } else { Need::Privilege("SELECT") }));
-                    }
-                    j = end;
-                }
-            } else {
-                break;
-            }
-            // An alias, with or without AS, maybe with column names.
-            if kw(j, "AS") {
-                j += 2;
-            } else if matches!(toks.get(j).map(|t| &t.tok), Some(Tok::Word(w)) if !NOT_ALIAS.iter().any(|k| w.eq_ignore_ascii_case(k)))
-                || matches!(toks.get(j).map(|t| &t.tok), Some(Tok::Quoted(_)))
-            {
-                j += 1;
-            }
-            if toks.get(j).is_some_and(|t| t.tok.is_op("(")) && !kw(j.wrapping_sub(1), "USING") {
-                j = parens.get(&j).map_or(toks.len(), |c| c + 1);
-            }
-            if toks.get(j).is_some_and(|t| t.tok.is_op(",")) {
-                j += 1;
-            } else {
-                break;
-            }
-        }
+        Statement::AlterTable(a) => write(named(&a.name)?, &[Need::Ownership], &mut out),
+        Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Rollback { .. } => {}
+        Statement::Explain { statement, .. } => out = table_refs(statement)?,
+        other => return Err(WarehouseError::Unsupported(statement_kind(other))),
     }
     Ok(out)
+}
+
+/// The first words of a statement, for "unsupported feature" messages.
+pub(crate) fn statement_kind(st: &Statement) -> String {
+    let text = st.to_string();
+    let words: Vec<&str> = text.split_whitespace().take_while(|w| w.chars().all(|c| c.is_ascii_alphabetic() || c == '_')).take(3).collect();
+    if words.is_empty() { "statement".into() } else { words.join(" ").to_uppercase() }
+}
+
+/// Whether the statement's run ends the grants of the tables it replaces (a `DROP`, a
+/// `CREATE OR REPLACE`, an `ALTER TABLE … RENAME`), so a new table of the name starts without
+/// them.
+fn ends_grants(st: &Statement) -> bool {
+    match st {
+        Statement::AlterTable(a) => a.operations.iter().any(|op| matches!(op, AlterTableOperation::RenameTable { .. })),
+        _ => true,
+    }
+}
+
+/// A part of a statement whose table references are reads.
+trait ReadPart {
+    fn visit_reads(&self, v: &mut Reads<'_>) -> ControlFlow<WarehouseError>;
+}
+
+impl<T: Visit> ReadPart for T {
+    fn visit_reads(&self, v: &mut Reads<'_>) -> ControlFlow<WarehouseError> {
+        self.visit(v)
+    }
 }
 
 impl Session {
@@ -158,10 +231,10 @@ impl Session {
     /// names. Names that resolve to no table are left to the engine (it reports them). Returns
     /// the existing tables the statement drops, replaces or renames (`D.S.T`): their grants go
     /// once it has run, so a new table of the same name starts without them.
-    pub(super) fn check_table_access(&self, toks: &[Token]) -> Result<Vec<String>, WarehouseError> {
-        let refs = table_refs(toks)?;
+    pub(super) fn check_table_access(&self, st: &Statement) -> Result<Vec<String>, WarehouseError> {
+        let refs = table_refs(st)?;
         let mut replaced = Vec::new();
-        let ends_grants = toks.first().is_some_and(|t| !t.tok.is_kw("ALTER")) || toks.iter().any(|t| t.tok.is_kw("RENAME"));
+        let ends_grants = ends_grants(st);
         for (name, need) in &refs {
             if *need == Need::Ownership && ends_grants {
                 if let Ok((d, s, n)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) {
@@ -278,8 +351,9 @@ mod tests {
     use super::*;
 
     fn refs(sql: &str) -> Vec<(String, Need)> {
-        let toks = crate::sql::lexer::lex(sql).unwrap();
-        table_refs(&toks).unwrap().into_iter().map(|(n, need)| (n.to_string(), need)).collect()
+        let mut st = crate::sql::front::parse_statement(sql).unwrap();
+        crate::sql::translate::fold_identifiers(&mut st);
+        table_refs(&st).unwrap().into_iter().map(|(n, need)| (n.to_string(), need)).collect()
     }
 
     const SEL: Need = Need::Privilege("SELECT");
@@ -309,5 +383,35 @@ mod tests {
         assert_eq!(refs("create or replace table t (a int)"), vec![("T".into(), Need::Create), ("T".into(), Need::Ownership)]);
         assert_eq!(refs("drop table if exists d.s.t"), vec![("D.S.T".into(), Need::Ownership)]);
         assert_eq!(refs("alter table t rename to u"), vec![("T".into(), Need::Ownership)]);
+    }
+
+    #[test]
+    fn every_reference_kind_is_found() {
+        let (ins, upd, del) = (Need::Privilege("INSERT"), Need::Privilege("UPDATE"), Need::Privilege("DELETE"));
+        assert_eq!(
+            refs("merge into t using u on t.a = u.a when matched then update set b = (select max(b) from w)"),
+            vec![("T".into(), ins), ("T".into(), upd), ("T".into(), del), ("U".into(), SEL), ("W".into(), SEL)]
+        );
+        assert_eq!(refs("update t set a = u.a from u where t.id = u.id"), vec![("T".into(), upd), ("U".into(), SEL)]);
+        assert_eq!(refs("delete from t using u where t.id = u.id"), vec![("T".into(), del), ("U".into(), SEL)]);
+        assert_eq!(refs("select * from t, lateral (select * from u where u.a = t.a) x"), vec![("T".into(), SEL), ("U".into(), SEL)]);
+        assert_eq!(refs("select * from t where exists (select 1 from (select * from u) v)"), vec![("T".into(), SEL), ("U".into(), SEL)]);
+        assert_eq!(refs("create table t like u"), vec![("T".into(), Need::Create), ("U".into(), SEL)]);
+        assert_eq!(refs("create view v as select * from u"), vec![("V".into(), Need::Create), ("U".into(), SEL)]);
+        assert_eq!(refs("insert into t (a) select column1 from values (1)"), vec![("T".into(), ins)]);
+    }
+
+    #[test]
+    fn unclassifiable_references_and_statements_are_refused() {
+        let refused = |sql: &str| {
+            let mut st = crate::sql::front::parse_statement(sql).unwrap();
+            crate::sql::translate::fold_identifiers(&mut st);
+            table_refs(&st).is_err()
+        };
+        assert!(refused("select * from a.b.c.d"));
+        assert!(refused("insert into a.b.c.d values (1)"));
+        assert!(refused("copy into t from @stage"));
+        assert!(refused("drop schema s"));
+        assert!(!refused("select 1"));
     }
 }

@@ -10,7 +10,8 @@ use crate::extfn::CallSpec;
 use crate::result::QueryResult;
 use crate::session::Session;
 use crate::sql::ast::{CreateOpts, FunctionDef, IntegrationDef};
-use crate::sql::rewrite::RewriteContext;
+use crate::sql::context::TranslateContext;
+use crate::sql::translate::TableArg;
 use crate::sql::{literal, quote, Ident, ObjectName};
 use crate::{random, WarehouseError};
 
@@ -24,7 +25,7 @@ pub(super) struct CallContext<'a, 'k> {
     pub keys: RefCell<&'k mut Vec<String>>,
 }
 
-impl RewriteContext for CallContext<'_, '_> {
+impl TranslateContext for CallContext<'_, '_> {
     fn external_call(&self, name: &ObjectName, argc: usize) -> Result<Option<String>, WarehouseError> {
         let s = self.session;
         let candidates = s.external_functions(name)?;
@@ -92,8 +93,8 @@ impl RewriteContext for CallContext<'_, '_> {
         self.session.catalog_view_sql(name)
     }
 
-    fn table_function(&self, name: &ObjectName, args: &[crate::sql::lexer::Token]) -> Result<Option<String>, WarehouseError> {
-        self.session.task_history_sql(name, args, self)
+    fn table_function(&self, name: &ObjectName, args: &[TableArg]) -> Result<Option<String>, WarehouseError> {
+        self.session.task_history_sql(name, args)
     }
 }
 

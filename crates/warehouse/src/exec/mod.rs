@@ -15,7 +15,6 @@ mod users;
 use crate::result::{render_batch, Column, QueryResult};
 use crate::session::Session;
 use crate::sql::ast::Statement;
-use crate::sql::rewrite::rewrite;
 use crate::sql::types::sf_type_of_duck;
 use crate::sql::{parse_source, SourceStatement};
 use crate::{random, WarehouseError};
@@ -93,11 +92,13 @@ impl Session {
     }
 
     fn passthrough(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
-        let replaced = self.check_table_access(&st.toks)?;
+        let mut ast = crate::sql::front::parse_statement(&st.text)?;
+        crate::sql::translate::fold_identifiers(&mut ast);
+        let replaced = self.check_table_access(&ast)?;
         let mut keys = Vec::new();
         let sql = {
             let ctx = external::CallContext { session: &*self, query_id, keys: std::cell::RefCell::new(&mut keys) };
-            rewrite(&st.toks, &ctx)
+            crate::sql::translate::to_duck(ast, &ctx)
         };
         let out = sql.and_then(|sql| {
             self.apply_use()?;

@@ -14,8 +14,7 @@ use crate::catalog::{now, ACCOUNTADMIN, SYSADMIN};
 use crate::result::QueryResult;
 use crate::session::Session;
 use crate::sql::ast::{CreateOpts, ShowScope, TaskAction, TaskDef, TaskProps};
-use crate::sql::lexer::{Tok, Token};
-use crate::sql::rewrite::{rewrite_expr, top_level_args, RewriteContext};
+use crate::sql::translate::TableArg;
 use crate::sql::{literal, quote, Ident, ObjectName};
 use crate::tasks::now_ms;
 use crate::tasks::schedule::{next_after, to_ms, Schedule};
@@ -338,7 +337,7 @@ impl Session {
     /// SCHEDULED row per started task for its next run, newest first. Arguments: `TASK_NAME`,
     /// `RESULT_LIMIT` (default 100), `ERROR_ONLY`, `SCHEDULED_TIME_RANGE_START`/`_END`
     /// (any expression DuckDB can cast to a timestamp; naive timestamps are UTC).
-    pub(super) fn task_history_sql(&self, name: &ObjectName, args: &[Token], ctx: &dyn RewriteContext) -> Result<Option<String>, WarehouseError> {
+    pub(super) fn task_history_sql(&self, name: &ObjectName, args: &[TableArg]) -> Result<Option<String>, WarehouseError> {
         if name.last().as_str() != "TASK_HISTORY" {
             return Ok(None);
         }
@@ -358,30 +357,27 @@ impl Session {
         let mut limit = DEFAULT_RESULT_LIMIT;
         let mut error_only = false;
         let (mut from, mut to) = (None, None);
-        for arg in top_level_args(args) {
-            let (key, value) = match arg {
-                [k, arrow, v @ ..] if arrow.tok.is_op("=>") && !v.is_empty() => match &k.tok {
-                    Tok::Word(w) => (w.to_uppercase(), v),
-                    _ => return Err(history_syntax()),
-                },
-                _ => return Err(history_syntax()),
+        for arg in args {
+            use sqlparser::ast::Value;
+            let Some(key) = arg.name.as_deref() else { return Err(history_syntax()) };
+            let constant = match &arg.value {
+                sqlparser::ast::Expr::Value(v) => Some(&v.value),
+                _ => None,
             };
-            match (key.as_str(), value) {
-                ("TASK_NAME", [v]) => match &v.tok {
-                    Tok::Str(n) => task_name = Some(n.clone()),
-                    _ => return Err(bad_argument(&key, "a string")),
-                },
-                ("RESULT_LIMIT", [v]) => {
-                    limit = match &v.tok {
-                        Tok::Number(n) => n.parse().ok().filter(|n| (1..=MAX_RESULT_LIMIT).contains(n)),
+            match (key, constant) {
+                ("TASK_NAME", Some(Value::SingleQuotedString(n))) => task_name = Some(n.clone()),
+                ("TASK_NAME", Some(_)) => return Err(bad_argument(key, "a string")),
+                ("RESULT_LIMIT", Some(v)) => {
+                    limit = match v {
+                        Value::Number(n, _) => n.parse().ok().filter(|n| (1..=MAX_RESULT_LIMIT).contains(n)),
                         _ => None,
                     }
-                    .ok_or_else(|| bad_argument(&key, &format!("a whole number from 1 to {MAX_RESULT_LIMIT}")))?;
+                    .ok_or_else(|| bad_argument(key, &format!("a whole number from 1 to {MAX_RESULT_LIMIT}")))?;
                 }
-                ("ERROR_ONLY", [v]) if v.tok.is_kw("TRUE") || v.tok.is_kw("FALSE") => error_only = v.tok.is_kw("TRUE"),
-                ("SCHEDULED_TIME_RANGE_START", v) => from = Some(self.eval_time(v, ctx)?),
-                ("SCHEDULED_TIME_RANGE_END", v) => to = Some(self.eval_time(v, ctx)?),
-                ("TASK_NAME" | "RESULT_LIMIT" | "ERROR_ONLY", _) => return Err(bad_argument(&key, "a constant")),
+                ("ERROR_ONLY", Some(Value::Boolean(b))) => error_only = *b,
+                ("SCHEDULED_TIME_RANGE_START", _) => from = Some(self.eval_time(&arg.sql)?),
+                ("SCHEDULED_TIME_RANGE_END", _) => to = Some(self.eval_time(&arg.sql)?),
+                ("TASK_NAME" | "RESULT_LIMIT" | "ERROR_ONLY", _) => return Err(bad_argument(key, "a constant")),
                 ("ROOT_TASK_ID", _) => return Err(WarehouseError::Unsupported("TASK_HISTORY argument ROOT_TASK_ID".into())),
                 _ => return Err(WarehouseError::Syntax(format!("invalid argument '{key}' for function TASK_HISTORY"))),
             }
@@ -449,8 +445,7 @@ impl Session {
     }
 
     /// Evaluates a `TASK_HISTORY` time argument: epoch milliseconds.
-    fn eval_time(&self, expr: &[Token], ctx: &dyn RewriteContext) -> Result<i64, WarehouseError> {
-        let sql = rewrite_expr(expr, ctx)?;
+    fn eval_time(&self, sql: &str) -> Result<i64, WarehouseError> {
         let q = format!("SELECT epoch_ms(CAST(({sql}) AS TIMESTAMP))");
         Ok(self.conn.query_row(&q, [], |r| r.get::<_, i64>(0))?)
     }
@@ -600,14 +595,5 @@ mod tests {
         assert!(one.contains("'insert into t values (''it''''s'')'"), "{one}");
         assert!(one.contains("'no ''table'''"), "{one}");
         assert!(!one.contains("WHERE FALSE"));
-    }
-
-    #[test]
-    fn arguments_split_at_top_level_commas() {
-        let toks = crate::sql::lexer::lex("a => f(1, 2), b => 'x,y'").unwrap();
-        let args = top_level_args(&toks);
-        assert_eq!(args.len(), 2);
-        assert_eq!(args[0].len(), 8);
-        assert!(top_level_args(&[]).is_empty());
     }
 }

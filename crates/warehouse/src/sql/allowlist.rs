@@ -1,5 +1,6 @@
 //! Which functions a statement may call, as data: every list the check consults lives here,
-//! and nothing here depends on how a statement is scanned (tokens today, a syntax tree later).
+//! and nothing here depends on how a statement is parsed (the check runs on the syntax tree, in
+//! `translate`).
 //!
 //! A call is allowed when its function is one of:
 //! - a Snowflake function recpipe answers itself or translates ([`RECPIPE_FUNCTIONS`],
@@ -42,37 +43,12 @@ pub const SNOWFLAKE_TRANSLATIONS: [(&str, &str); 10] = [
     ("TO_TIMESTAMP_NTZ", "CAST_TIMESTAMP"),
 ];
 
+/// Snowflake functions recpipe writes as other DuckDB SQL (see `translate::snowflake_call`).
+pub const SNOWFLAKE_REWRITES: [&str; 5] = ["DIV0", "EQUAL_NULL", "NULLIFZERO", "NVL2", "ZEROIFNULL"];
+
 /// Schemas of the engine's own catalog. A call qualified with one of them is refused unless
 /// recpipe answers it (`INFORMATION_SCHEMA.TASK_HISTORY`): their functions read the catalog.
 pub const SYSTEM_SCHEMAS: [&str; 2] = ["INFORMATION_SCHEMA", "PG_CATALOG"];
-
-/// Keywords SQL writes before `(` that are not function calls (`IN (`, `OVER (`, `CAST (`).
-/// None of them names an engine function that is not allowed (a test checks this), so taking
-/// one for a keyword wherever it appears can never let a refused function through.
-pub const SYNTAX_WORDS: &[&str] = &[
-    "ALL", "AND", "ANY", "ARRAY", "AS", "BERNOULLI", "BETWEEN", "BY", "CASE", "CAST", "CHECK", "CUBE", "DEFAULT",
-    "DISTINCT", "ELSE", "EXCEPT", "EXCLUDE", "EXISTS", "EXTRACT", "FILTER", "FROM", "GROUP", "HAVING", "IN", "INSERT",
-    "INTERSECT", "INTERVAL", "IS", "JOIN", "KEY", "LATERAL", "LIMIT", "MATCH_RECOGNIZE", "MATERIALIZED", "MINUS",
-    "NOT", "OFFSET", "ON", "OR", "OVER", "PIVOT", "QUALIFY", "RENAME", "RESERVOIR", "RETURNING", "ROLLUP", "ROW",
-    "SAMPLE", "SELECT", "SET", "SETS", "SOME", "SYSTEM", "TABLE", "TABLESAMPLE", "THEN", "TRY_CAST", "UNION", "UNIQUE",
-    "UNPIVOT", "USING", "VALUES", "WHEN", "WHERE",
-];
-
-/// Type names written with `(` (`DECIMAL(10, 2)`, `VARCHAR(100)`, `STRUCT(a INT)`). Like
-/// [`SYNTAX_WORDS`], none names an engine function that is not allowed.
-pub const TYPE_WORDS: &[&str] = &[
-    "BINARY", "BIT", "CHAR", "CHARACTER", "DATETIME", "DEC", "DECIMAL", "DOUBLE", "ENUM", "FLOAT", "MAP", "NCHAR", "NUMBER",
-    "NUMERIC", "NVARCHAR", "NVARCHAR2", "OBJECT", "STRING", "STRUCT", "TEXT", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ",
-    "TIMESTAMP_NTZ", "TIMESTAMP_TZ", "TIMESTAMPTZ", "VARBINARY", "VARCHAR", "VECTOR",
-];
-
-pub fn is_syntax_word(w: &str) -> bool {
-    SYNTAX_WORDS.iter().any(|k| k.eq_ignore_ascii_case(w))
-}
-
-pub fn is_type_word(w: &str) -> bool {
-    TYPE_WORDS.iter().any(|k| k.eq_ignore_ascii_case(w))
-}
 
 /// The engine function a Snowflake function is renamed to.
 pub fn translation(name: &str) -> Option<&'static str> {
@@ -98,7 +74,7 @@ pub fn allows(name: &ObjectName) -> bool {
     let f = name.last().as_str();
     let is = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     match &name.0[..name.0.len() - 1] {
-        [] => RECPIPE_FUNCTIONS.iter().any(|r| is(r, f)) || translation(f).is_some() || engine_allows(f),
+        [] => RECPIPE_FUNCTIONS.iter().chain(SNOWFLAKE_REWRITES.iter()).any(|r| is(r, f)) || translation(f).is_some() || engine_allows(f),
         [.., q] if is(q.as_str(), "INFORMATION_SCHEMA") && is(f, "TASK_HISTORY") => true,
         qualifiers => !qualifiers.iter().any(|q| SYSTEM_SCHEMAS.iter().any(|s| is(s, q.as_str()))) && engine_allows(f),
     }

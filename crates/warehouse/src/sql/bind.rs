@@ -23,11 +23,13 @@ pub fn bind(sts: &mut [SourceStatement], bindings: &Map<String, Value>) -> Resul
     let mut next = 1;
     for st in sts {
         let mut out = Vec::with_capacity(st.toks.len());
+        let mut bound = false;
         for t in std::mem::take(&mut st.toks) {
             let Tok::Bind(name) = &t.tok else {
                 out.push(t);
                 continue;
             };
+            bound = true;
             let key = if name == "?" {
                 next += 1;
                 (next - 1).to_string()
@@ -39,6 +41,9 @@ pub fn bind(sts: &mut [SourceStatement], bindings: &Map<String, Value>) -> Resul
             out.extend(toks.into_iter().map(|tok| Token { tok, start: t.start, end: t.end }));
         }
         st.toks = out;
+        if bound {
+            super::render(st);
+        }
     }
     Ok(())
 }

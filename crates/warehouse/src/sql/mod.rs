@@ -1,18 +1,19 @@
 //! Snowflake SQL: tokens, statement splitting, the statements recpipe runs itself, and the
-//! rewriter for the rest.
+//! rest parsed by `sqlparser` ([`front`]) and translated to DuckDB on the tree ([`translate`]).
 
 pub mod allowlist;
 pub mod ast;
-mod calls;
 mod bind;
+pub mod context;
 mod cursor;
 mod flatten;
+pub mod front;
 mod function;
 pub mod ident;
 pub mod lexer;
 mod parse;
-pub mod rewrite;
 mod task;
+pub mod translate;
 pub mod types;
 mod user;
 
@@ -57,4 +58,24 @@ pub fn split(src: &str) -> Result<Vec<SourceStatement>, WarehouseError> {
     }
     flush(&mut cur, &mut out);
     Ok(out)
+}
+
+/// Rebuilds a statement's text from its tokens, each token's offsets moved into the new text:
+/// after bind values have replaced markers, the text is what runs.
+pub(crate) fn render(st: &mut SourceStatement) {
+    let mut text = String::new();
+    for t in &mut st.toks {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let s = match &t.tok {
+            lexer::Tok::Word(w) | lexer::Tok::Number(w) | lexer::Tok::Bind(w) | lexer::Tok::Op(w) => w.clone(),
+            lexer::Tok::Quoted(q) => quote(q),
+            lexer::Tok::Str(v) => format!("'{}'", v.replace('\\', "\\\\").replace('\'', "''")),
+        };
+        t.start = text.len();
+        text.push_str(&s);
+        t.end = text.len();
+    }
+    st.text = text;
 }

@@ -1,34 +1,10 @@
 use super::ast::*;
-use super::rewrite::{rewrite, RewriteContext};
 use super::*;
-
-struct Ctx;
-
-impl RewriteContext for Ctx {
-    fn external_call(&self, name: &ObjectName, argc: usize) -> Result<Option<String>, WarehouseError> {
-        if name.last().as_str() == "EF" {
-            Ok(Some(format!("CAST(\"__EF_1\"('q', {argc}, CAST(JSON_ARRAY(")))
-        } else {
-            Ok(None)
-        }
-    }
-    fn context_value(&self, func: &str) -> Option<String> {
-        (func == "CURRENT_ROLE").then(|| "SYSADMIN".to_string())
-    }
-    fn known_function(&self, name: &ObjectName) -> Result<bool, WarehouseError> {
-        Ok(name.last().as_str() == "EF")
-    }
-}
 
 fn one(sql: &str) -> Statement {
     let s = split(sql).unwrap();
     assert_eq!(s.len(), 1, "{sql}");
     parse(&s[0].toks).unwrap()
-}
-
-fn rw(sql: &str) -> String {
-    let s = split(sql).unwrap();
-    rewrite(&s[0].toks, &Ctx).unwrap()
 }
 
 #[test]
@@ -109,60 +85,6 @@ fn unsupported_constructs_are_named() {
     let s = split("show pipes").unwrap();
     let e = parse(&s[0].toks).unwrap_err().to_string();
     assert!(e.contains("SHOW PIPES"), "{e}");
-    for (sql, named) in [
-        ("copy into t from @stage", "COPY"),
-        ("create stage s", "CREATE STAGE"),
-        ("select * from table(flatten(input => v, outer => true))", "FLATTEN with OUTER => TRUE"),
-        ("select * from read_csv('/etc/passwd')", "READ_CSV"),
-        ("select * from '/etc/passwd'", "FROM '<path>'"),
-    ] {
-        let s = split(sql).unwrap();
-        let e = rewrite(&s[0].toks, &Ctx).unwrap_err().to_string();
-        assert!(e.contains(named), "{sql}: {e}");
-    }
-}
-
-#[test]
-fn rewriter_folds_names_and_translates_types() {
-    assert_eq!(
-        rw("create or replace table user_movie_recommendations (userid int, top_10_recommendations variant)"),
-        "CREATE OR REPLACE TABLE USER_MOVIE_RECOMMENDATIONS (USERID BIGINT, TOP_10_RECOMMENDATIONS JSON)"
-    );
-    assert_eq!(
-        rw("create table t (a number(10,2), \"b\" float, c timestamp_ntz, d string)"),
-        "CREATE TABLE T (A DECIMAL(10,2), \"b\" DOUBLE, C TIMESTAMP, D VARCHAR)"
-    );
-    assert_eq!(rw("select cast(x as variant), y::number from t"), "SELECT CAST (X AS JSON), Y::BIGINT FROM T");
-    assert_eq!(rw("select 'it''s a \"x\"'"), "SELECT 'it''s a \"x\"'");
-}
-
-#[test]
-fn rewriter_handles_variant_paths_and_functions() {
-    assert_eq!(rw("select v:a.b[0]::int from t"), "SELECT (V->>'$.a.b[0]')::BIGINT FROM T");
-    assert_eq!(rw("select v:a::varchar, v:a::variant from t"), "SELECT (V->>'$.a')::VARCHAR, (V->'$.a')::JSON FROM T");
-    assert_eq!(rw("select t.v:Key from t"), "SELECT (T.V->'$.Key') FROM T");
-    assert_eq!(rw("select parse_json('[1]'), to_variant(1), current_role()"), "SELECT JSON ('[1]'), TO_JSON (1), 'SYSADMIN'");
-    assert_eq!(
-        rw("insert into t select column1, parse_json(column2) from values (1, '{}'), (2, '[]')"),
-        "INSERT INTO T SELECT COLUMN1, JSON (COLUMN2) FROM (VALUES (1, '{}'), (2, '[]')) AS _V(COLUMN1, COLUMN2)"
-    );
-    assert_eq!(
-        rw("create or replace table a like movielens.public.b"),
-        "CREATE OR REPLACE TABLE \"A\" AS SELECT * FROM \"MOVIELENS\".\"PUBLIC\".\"B\" LIMIT 0"
-    );
-}
-
-#[test]
-fn external_calls_are_routed_with_their_argument_count() {
-    assert_eq!(
-        rw("select ef(a, concat(b, c)) from t"),
-        "SELECT CAST(\"__EF_1\"('q', 2, CAST(JSON_ARRAY(A, CONCAT (B, C)) AS VARCHAR)) AS JSON) FROM T"
-    );
-    assert_eq!(rw("select db.s.ef() x"), "SELECT CAST(\"__EF_1\"('q', 0, CAST(JSON_ARRAY() AS VARCHAR)) AS JSON) X");
-    // Its arguments are checked like any other expression.
-    let s = split("select ef((select count(*) from query('select 1')))").unwrap();
-    let e = rewrite(&s[0].toks, &Ctx).unwrap_err();
-    assert!(matches!(&e, WarehouseError::UnknownFunction(n) if n == "QUERY"), "{e}");
 }
 
 fn source(sql: &str) -> Result<Statement, WarehouseError> {
@@ -254,29 +176,4 @@ fn task_statements_parse() {
     }
     // Other statements starting with EXECUTE are not recpipe's.
     assert_eq!(source("execute immediate 'select 1'").unwrap(), Statement::Passthrough);
-}
-
-struct HistoryCtx;
-
-impl RewriteContext for HistoryCtx {
-    fn external_call(&self, _: &ObjectName, _: usize) -> Result<Option<String>, WarehouseError> {
-        Ok(None)
-    }
-    fn context_value(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn table_function(&self, name: &ObjectName, args: &[lexer::Token]) -> Result<Option<String>, WarehouseError> {
-        Ok((name.last().as_str() == "TASK_HISTORY").then(|| format!("(SELECT {} AS N)", args.len())))
-    }
-}
-
-#[test]
-fn table_functions_replace_the_call_and_its_table_wrapper() {
-    let rw = |sql: &str| rewrite(&split(sql).unwrap()[0].toks, &HistoryCtx).unwrap();
-    assert_eq!(
-        rw("select * from table(information_schema.task_history(task_name => 'T')) h where h.n > 0"),
-        "SELECT * FROM (SELECT 3 AS N) H WHERE H.N > 0"
-    );
-    assert_eq!(rw("select count(*) from task_history() order by 1"), "SELECT COUNT (*) FROM (SELECT 0 AS N) ORDER BY 1");
-    assert_eq!(rw("select * from table(range(x))"), "SELECT * FROM TABLE (RANGE (X))");
 }

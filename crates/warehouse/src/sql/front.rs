@@ -1,0 +1,66 @@
+//! The parser front end: a statement's text parsed by `sqlparser` with its `SnowflakeDialect`
+//! into a syntax tree. A text that does not parse is Snowflake's syntax error (`001003`) with
+//! the line and position where the parser stopped.
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::SnowflakeDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+use crate::WarehouseError;
+
+/// Parses one statement (a script is split before). Empty text, or text holding more than one
+/// statement, is a syntax error.
+pub fn parse_statement(text: &str) -> Result<Statement, WarehouseError> {
+    let mut parsed = Parser::new(&SnowflakeDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statements()).map_err(|e| {
+        let words: Vec<String> = text.split_whitespace().take(2).map(str::to_uppercase).collect();
+        match words.first() {
+            Some(w) if NOT_RUN.contains(&w.as_str()) => WarehouseError::Unsupported(words.join(" ")),
+            _ => syntax(text, e),
+        }
+    })?;
+    match parsed.len() {
+        1 => Ok(parsed.remove(0)),
+        0 => Err(WarehouseError::Syntax("line 1 at position 0 unexpected '<EOF>'.".into())),
+        _ => Err(WarehouseError::Syntax("a statement was expected, found several".into())),
+    }
+}
+
+/// Statements Snowflake (or the engine) has that recpipe does not run: where the parser does not
+/// take them either, they are "unsupported", not a syntax error.
+const NOT_RUN: &[&str] = &[
+    "CALL", "COMMENT", "COPY", "EXECUTE", "GET", "LIST", "LS", "PUT", "REMOVE", "RM", "SET", "UNDROP", "UNSET",
+    // The engine's.
+    "ANALYZE", "ATTACH", "CHECKPOINT", "DETACH", "EXPORT", "IMPORT", "INSTALL", "LOAD", "PIVOT", "PRAGMA", "SUMMARIZE",
+    "UNPIVOT", "VACUUM",
+];
+
+/// Snowflake's wording: `line 1 at position 9 unexpected 'fromm'.` (position counts from 0).
+fn syntax(text: &str, e: ParserError) -> WarehouseError {
+    let msg = match &e {
+        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s.clone(),
+        ParserError::RecursionLimitExceeded => return WarehouseError::Syntax("statement nested too deeply".into()),
+    };
+    let Some((what, at)) = msg.rsplit_once(" at Line: ") else {
+        return WarehouseError::Syntax(format!("line 1 at position 0 {msg}"));
+    };
+    let (line, col) = at.split_once(", Column: ").unwrap_or((at, "1"));
+    let (line, col): (usize, usize) = (line.trim().parse().unwrap_or(1), col.trim().parse().unwrap_or(1));
+    let found = what.rsplit_once("found: ").map(|(_, f)| f.trim()).unwrap_or("");
+    let found = if found.is_empty() { text.lines().nth(line.saturating_sub(1)).and_then(|l| l.get(col.saturating_sub(1)..)).and_then(|r| r.split_whitespace().next()).unwrap_or("").to_string() } else { found.to_string() };
+    let found = if found == "EOF" { "<EOF>".to_string() } else { found };
+    WarehouseError::Syntax(format!("line {line} at position {} unexpected '{found}'.", col.saturating_sub(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_line_and_position() {
+        let e = parse_statement("select *\nfromm t").unwrap_err();
+        assert_eq!(e.wire().code, "001003");
+        assert!(e.to_string().contains("line 2 at position 0 unexpected 'fromm'."), "{e}");
+        assert!(parse_statement("select 1").is_ok());
+        assert!(parse_statement("select 1; select 2").is_err());
+    }
+}

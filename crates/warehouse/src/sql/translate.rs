@@ -1,0 +1,587 @@
+//! Snowflake → DuckDB on the syntax tree: one walk ([`VisitorMut`]) over a parsed statement that
+//! gives it DuckDB's meaning, then DuckDB SQL printed from the tree.
+//!
+//! - names: unquoted identifiers fold to upper case ([`fold_identifiers`], run before the
+//!   privilege check so both see the same names), and are quoted where DuckDB would not take
+//!   them bare;
+//! - `VALUES` anywhere a query stands names its columns `COLUMN1, COLUMN2, …`;
+//! - `v:a.b[0]` and `v['k']` become JSON paths (`->`, or `->>` under a cast to a scalar type);
+//! - Snowflake types become DuckDB's (`VARIANT` → `JSON`, `NUMBER(10,2)` → `DECIMAL(10,2)`, …);
+//! - Snowflake functions DuckDB lacks or spells differently ([`allowlist::translation`] and
+//!   [`snowflake_call`]); `MINUS` → `EXCEPT`;
+//! - context functions become their values, external-function calls the registered scalar
+//!   that calls them, `FLATTEN`/`TASK_HISTORY` and the `INFORMATION_SCHEMA` views recpipe
+//!   answers become subqueries;
+//! - a call of a function on no list is refused (`Unknown function`, see [`allowlist`]).
+//!
+//! Subqueries recpipe builds as text (external calls, `FLATTEN`, catalog views) stand in the tree
+//! as placeholder names carrying a per-statement nonce and are put in place when it is printed.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    BinaryOperator, CastKind, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident as SqIdent, JsonPath,
+    JsonPathElem, ObjectName as SqName, Query, SetExpr, SetOperator, Statement, TableFactor, Value, VisitMut, VisitorMut,
+};
+
+use super::allowlist;
+use super::ident::{Ident, ObjectName};
+use super::context::TranslateContext;
+use super::types::duck_type;
+use crate::WarehouseError;
+
+/// recpipe's name for a name of the tree (its identifiers already folded), or `None` for a name
+/// of more than three parts or of a part that is not an identifier.
+pub fn name_of(n: &SqName) -> Option<ObjectName> {
+    let parts: Option<Vec<Ident>> = n.0.iter().map(|p| p.as_ident().filter(|i| matches!(i.quote_style, None | Some('"'))).map(|i| Ident::quoted(&i.value))).collect();
+    parts.filter(|p| !p.is_empty() && p.len() <= 3).map(ObjectName)
+}
+
+/// An argument of a table function recpipe answers itself: its name (`NAME => …`, upper case),
+/// its expression as written (names folded), and that expression as DuckDB SQL.
+#[derive(Debug, Clone)]
+pub struct TableArg {
+    pub name: Option<String>,
+    pub value: Expr,
+    pub sql: String,
+}
+
+struct Fold;
+
+impl VisitorMut for Fold {
+    type Break = ();
+
+    fn pre_visit_ident(&mut self, i: &mut SqIdent) -> ControlFlow<()> {
+        if i.quote_style.is_none() {
+            i.value = i.value.to_uppercase();
+            if !i.value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                i.quote_style = Some('"');
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Snowflake's folding: every unquoted identifier to upper case (quoted when DuckDB would not
+/// read it bare, e.g. with a `$`); quoted identifiers keep their case.
+pub fn fold_identifiers(st: &mut Statement) {
+    let _ = st.visit(&mut Fold);
+}
+
+/// Translates a parsed (and folded) statement and prints it as DuckDB SQL.
+pub fn to_duck(mut st: Statement, ctx: &dyn TranslateContext) -> Result<String, WarehouseError> {
+    let mut t = Translator { ctx, nonce: format!("{:08X}", rand_nonce()), raw: Vec::new(), insert_source: None };
+    if let ControlFlow::Break(e) = st.visit(&mut t) {
+        return Err(e);
+    }
+    if let Some(sql) = create_like(&st) {
+        return Ok(sql);
+    }
+    Ok(t.resolve(st.to_string()))
+}
+
+/// Translates one expression (an argument recpipe evaluates itself, e.g. `TASK_HISTORY`'s
+/// times), given as Snowflake SQL text.
+pub fn expr_to_duck(text: &str, ctx: &dyn TranslateContext) -> Result<String, WarehouseError> {
+    let mut st = super::front::parse_statement(&format!("SELECT {text}"))?;
+    fold_identifiers(&mut st);
+    let sql = to_duck(st, ctx)?;
+    Ok(sql.strip_prefix("SELECT ").unwrap_or(&sql).to_string())
+}
+
+fn rand_nonce() -> u32 {
+    let b = crate::random::bytes(4);
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+struct Translator<'a> {
+    ctx: &'a dyn TranslateContext,
+    nonce: String,
+    raw: Vec<String>,
+    /// An `INSERT`'s `VALUES` keep DuckDB's form (it inserts by position).
+    insert_source: Option<*const Query>,
+}
+
+fn string(s: &str) -> Expr {
+    Expr::Value(Value::SingleQuotedString(s.to_string()).into())
+}
+
+impl Translator<'_> {
+    fn placeholder(&self, n: usize) -> String {
+        format!("__RECPIPE_{}_{n}__", self.nonce)
+    }
+
+    /// `sql` with the placeholders in it replaced.
+    fn resolve(&self, mut sql: String) -> String {
+        for (n, frag) in self.raw.iter().enumerate().rev() {
+            sql = sql.replacen(&self.placeholder(n), frag, 1);
+        }
+        sql
+    }
+
+    /// A placeholder identifier that [`to_duck`] replaces with `sql`.
+    fn raw(&mut self, sql: String) -> SqIdent {
+        self.raw.push(sql);
+        SqIdent::new(self.placeholder(self.raw.len() - 1))
+    }
+
+    fn function(&mut self, f: &mut sqlparser::ast::Function) -> Result<Option<Expr>, WarehouseError> {
+        let name = name_of(&f.name).ok_or_else(|| WarehouseError::UnknownFunction(f.name.to_string()))?;
+        let args: Vec<FunctionArg> = match &f.args {
+            FunctionArguments::List(l) => l.args.clone(),
+            _ => Vec::new(),
+        };
+        let empty_call = matches!(&f.args, FunctionArguments::List(l) if l.args.is_empty());
+        let bare = name.0.len() == 1;
+        let up = name.last().as_str().to_string();
+        if bare && empty_call {
+            match self.ctx.context_value(&up) {
+                Some(v) => return Ok(Some(string(&v))),
+                // A session without that part of the context: NULL, as in Snowflake (never the
+                // engine's own idea of a current database).
+                None if matches!(up.as_str(), "CURRENT_DATABASE" | "CURRENT_SCHEMA" | "CURRENT_WAREHOUSE") => {
+                    return Ok(Some(Expr::Identifier(self.raw("CAST(NULL AS VARCHAR)".into()))));
+                }
+                None => {}
+            }
+        }
+        if let Some(open) = self.ctx.external_call(&name, args.len())? {
+            let list: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let sql = format!("{open}{}) AS VARCHAR)) AS JSON)", list.join(", "));
+            return Ok(Some(Expr::Identifier(self.raw(sql))));
+        }
+        if !allowlist::allows(&name) && !self.ctx.known_function(&name)? {
+            return Err(WarehouseError::UnknownFunction(name.to_string()));
+        }
+        if !bare {
+            return Ok(None);
+        }
+        if let Some(sql) = snowflake_call(&up, &args)? {
+            return Ok(Some(Expr::Identifier(self.raw(sql))));
+        }
+        if let Some(duck) = allowlist::translation(&up) {
+            f.name = SqName::from(vec![SqIdent::new(duck)]);
+        }
+        Ok(None)
+    }
+
+    /// A function in a `FROM` clause: `FLATTEN` and the table functions recpipe answers become
+    /// subqueries; any other must be on the lists.
+    fn table_function(&mut self, name: &SqName, args: &mut [FunctionArg]) -> Result<Option<String>, WarehouseError> {
+        let n = name_of(name).ok_or_else(|| WarehouseError::UnknownFunction(name.to_string()))?;
+        if n.0.len() == 1 && n.last().as_str() == "FLATTEN" {
+            return self.flatten(args).map(Some);
+        }
+        if n.last().as_str() == "TASK_HISTORY" {
+            let mut table_args = Vec::new();
+            for arg in args.iter() {
+                let (name, value) = match arg {
+                    FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => (Some(name.value.to_uppercase()), e),
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (None, e),
+                    _ => return Err(WarehouseError::Syntax(format!("invalid argument {arg} for function {n}"))),
+                };
+                let mut duck = value.clone();
+                if let ControlFlow::Break(e) = duck.visit(self) {
+                    return Err(e);
+                }
+                table_args.push(TableArg { name, value: value.clone(), sql: self.resolve(duck.to_string()) });
+            }
+            if let Some(sql) = self.ctx.table_function(&n, &table_args)? {
+                return Ok(Some(sql));
+            }
+        }
+        if !allowlist::allows(&n) && !self.ctx.known_function(&n)? {
+            return Err(WarehouseError::UnknownFunction(n.to_string()));
+        }
+        Ok(None)
+    }
+
+    fn flatten(&mut self, args: &mut [FunctionArg]) -> Result<String, WarehouseError> {
+        let syntax = super::flatten::syntax;
+        let mut input = None;
+        let mut path = "$".to_string();
+        for (n, arg) in args.iter_mut().enumerate() {
+            let (key, value) = match arg {
+                FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => (name.value.to_uppercase(), e),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if n == 0 => ("INPUT".to_string(), e),
+                _ => return Err(syntax()),
+            };
+            let flag = |v: &Expr| match v {
+                Expr::Value(v) if v.value == Value::Boolean(true) => Ok(true),
+                Expr::Value(v) if v.value == Value::Boolean(false) => Ok(false),
+                _ => Err(WarehouseError::Invalid(format!("FLATTEN argument {key} must be TRUE or FALSE"))),
+            };
+            let text = |v: &Expr| match v {
+                Expr::Value(v) => match &v.value {
+                    Value::SingleQuotedString(s) | Value::DollarQuotedString(sqlparser::ast::DollarQuotedString { value: s, .. }) => Some(s.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match key.as_str() {
+                "INPUT" => {
+                    if let ControlFlow::Break(e) = value.visit(self) {
+                        return Err(e);
+                    }
+                    input = Some(value.to_string());
+                }
+                "PATH" => match text(value) {
+                    Some(p) => path = super::flatten::json_path(&p)?,
+                    None => return Err(WarehouseError::Invalid("FLATTEN argument PATH must be a string".into())),
+                },
+                "OUTER" if flag(value)? => return Err(WarehouseError::Unsupported("FLATTEN with OUTER => TRUE".into())),
+                "RECURSIVE" if flag(value)? => return Err(WarehouseError::Unsupported("FLATTEN with RECURSIVE => TRUE".into())),
+                "OUTER" | "RECURSIVE" => {}
+                "MODE" => match text(value) {
+                    Some(m) if m.eq_ignore_ascii_case("BOTH") => {}
+                    _ => return Err(WarehouseError::Unsupported("FLATTEN with MODE other than 'BOTH'".into())),
+                },
+                _ => return Err(syntax()),
+            }
+        }
+        let input = input.ok_or_else(syntax)?;
+        Ok(super::flatten::subquery(&input, &path))
+    }
+
+    /// A table factor standing for `sql` (a parenthesised subquery), keeping its alias.
+    fn replace_factor(&mut self, t: &mut TableFactor, sql: String) {
+        let alias = match t {
+            TableFactor::Table { alias, .. } | TableFactor::Function { alias, .. } | TableFactor::TableFunction { alias, .. } => alias.take(),
+            _ => None,
+        };
+        let name = SqName::from(vec![self.raw(sql)]);
+        *t = table_factor(name, alias);
+    }
+}
+
+/// `CREATE [OR REPLACE] TABLE a LIKE b` → `CREATE [OR REPLACE] TABLE a AS SELECT * FROM b LIMIT 0`.
+fn create_like(st: &Statement) -> Option<String> {
+    let Statement::CreateTable(c) = st else { return None };
+    let (sqlparser::ast::CreateTableLikeKind::Plain(l) | sqlparser::ast::CreateTableLikeKind::Parenthesized(l)) = c.like.as_ref()?;
+    let head = match (c.or_replace, c.temporary) {
+        (true, true) => "CREATE OR REPLACE TEMPORARY TABLE",
+        (true, false) => "CREATE OR REPLACE TABLE",
+        (false, true) => "CREATE TEMPORARY TABLE",
+        (false, false) => "CREATE TABLE",
+    };
+    let exists = if c.if_not_exists { " IF NOT EXISTS" } else { "" };
+    Some(format!("{head}{exists} {} AS SELECT * FROM {} LIMIT 0", c.name, l.name))
+}
+
+/// `FROM name [alias]` as a tree node.
+fn table_factor(name: SqName, alias: Option<sqlparser::ast::TableAlias>) -> TableFactor {
+    let mut st = super::front::parse_statement("SELECT * FROM X").expect("a fixed statement parses");
+    let Statement::Query(q) = &mut st else { unreachable!("a query") };
+    let SetExpr::Select(s) = q.body.as_mut() else { unreachable!("a select") };
+    let mut f = s.from.remove(0).relation;
+    if let TableFactor::Table { name: n, alias: a, .. } = &mut f {
+        *n = name;
+        *a = alias;
+    }
+    f
+}
+
+/// `SELECT * FROM (VALUES …) AS _V(COLUMN1, …)`: Snowflake's names for the columns of `VALUES`.
+fn named_values(values: sqlparser::ast::Values) -> SetExpr {
+    let n = values.rows.first().map_or(1, |r| r.content.len()).max(1);
+    let cols: Vec<String> = (1..=n).map(|i| format!("COLUMN{i}")).collect();
+    let mut st = super::front::parse_statement(&format!("SELECT * FROM (VALUES (1)) AS _V({})", cols.join(", "))).expect("a fixed statement parses");
+    let Statement::Query(q) = &mut st else { unreachable!("a query") };
+    if let SetExpr::Select(s) = q.body.as_mut() {
+        if let TableFactor::Derived { subquery, .. } = &mut s.from[0].relation {
+            *subquery.body = SetExpr::Values(values);
+        }
+    }
+    std::mem::replace(q.body.as_mut(), SetExpr::Values(sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() }))
+}
+
+fn minus_to_except(body: &mut SetExpr) {
+    if let SetExpr::SetOperation { left, op, right, .. } = body {
+        if *op == SetOperator::Minus {
+            *op = SetOperator::Except;
+        }
+        minus_to_except(left);
+        minus_to_except(right);
+    }
+}
+
+/// The DuckDB type for a Snowflake one, when they differ.
+fn translate_type(t: &mut DataType) {
+    let s = t.to_string();
+    let (word, args): (String, Vec<String>) = match s.split_once('(') {
+        Some((w, rest)) => (w.trim().to_uppercase(), rest.trim_end_matches(')').split(',').map(|a| a.trim().to_string()).collect()),
+        None => (s.trim().to_uppercase(), Vec::new()),
+    };
+    if let Some(d) = duck_type(&word, &args) {
+        *t = DataType::Custom(SqName::from(vec![SqIdent::new(d)]), Vec::new());
+    }
+}
+
+fn is_scalar_type(t: &DataType) -> bool {
+    let s = t.to_string().to_uppercase();
+    let base = s.split('(').next().unwrap_or("").trim();
+    !matches!(base, "VARIANT" | "OBJECT" | "ARRAY" | "JSON")
+}
+
+/// Snowflake's path (`:a.b[0]`, `['k']`) as a JSON path (`$.a.b[0]`, `$."k"`).
+fn json_path(p: &JsonPath) -> Result<String, WarehouseError> {
+    let mut out = String::from("$");
+    let key = |k: &str| format!(".\"{}\"", k.replace('"', "\\\""));
+    for el in &p.path {
+        match el {
+            JsonPathElem::Dot { key: k, quoted: false } => {
+                out.push('.');
+                out.push_str(k);
+            }
+            JsonPathElem::Dot { key: k, quoted: true } => out.push_str(&key(k)),
+            JsonPathElem::Bracket { key: Expr::Value(v) } => match &v.value {
+                Value::Number(n, _) => out.push_str(&format!("[{n}]")),
+                Value::SingleQuotedString(k) => out.push_str(&key(k)),
+                _ => return Err(WarehouseError::Unsupported("non-constant key in a VARIANT path".into())),
+            },
+            _ => return Err(WarehouseError::Unsupported("non-constant index in a VARIANT path".into())),
+        }
+    }
+    Ok(out)
+}
+
+/// Snowflake functions with no DuckDB function of the same arguments, as DuckDB SQL.
+fn snowflake_call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, WarehouseError> {
+    let a: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let want = |n: usize| -> Result<(), WarehouseError> {
+        if a.len() == n {
+            Ok(())
+        } else {
+            Err(WarehouseError::Invalid(format!("not enough arguments for function [{name}], expected {n}, got {}", a.len())))
+        }
+    };
+    Ok(Some(match name {
+        "NVL2" => {
+            want(3)?;
+            format!("(CASE WHEN ({}) IS NOT NULL THEN ({}) ELSE ({}) END)", a[0], a[1], a[2])
+        }
+        "ZEROIFNULL" => {
+            want(1)?;
+            format!("COALESCE(({}), 0)", a[0])
+        }
+        "NULLIFZERO" => {
+            want(1)?;
+            format!("NULLIF(({}), 0)", a[0])
+        }
+        "DIV0" => {
+            want(2)?;
+            format!("(CASE WHEN ({1}) = 0 THEN 0 ELSE ({0}) / ({1}) END)", a[0], a[1])
+        }
+        "EQUAL_NULL" => {
+            want(2)?;
+            format!("(({}) IS NOT DISTINCT FROM ({}))", a[0], a[1])
+        }
+        _ => return Ok(None),
+    }))
+}
+
+impl VisitorMut for Translator<'_> {
+    type Break = WarehouseError;
+
+    fn pre_visit_statement(&mut self, st: &mut Statement) -> ControlFlow<WarehouseError> {
+        match st {
+            Statement::Insert(i) => self.insert_source = i.source.as_deref().map(|q| q as *const Query),
+            Statement::CreateTable(c) => c.columns.iter_mut().for_each(|c| translate_type(&mut c.data_type)),
+            Statement::AlterTable(a) => {
+                for op in &mut a.operations {
+                    if let sqlparser::ast::AlterTableOperation::AddColumn { column_def, .. } = op {
+                        translate_type(&mut column_def.data_type);
+                    }
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<WarehouseError> {
+        let r = (|| -> Result<Option<String>, WarehouseError> {
+            match t {
+                TableFactor::Table { name, args: None, .. } => match name_of(name) {
+                    Some(n) if n.0.len() >= 2 => self.ctx.catalog_view(&n),
+                    Some(_) => Ok(None),
+                    None => Err(WarehouseError::Unsupported(format!("table reference {name}"))),
+                },
+                TableFactor::Table { name, args: Some(a), .. } => self.table_function(name, &mut a.args),
+                TableFactor::Function { name, args, .. } => self.table_function(name, args),
+                TableFactor::TableFunction { expr: Expr::Function(f), .. } => match &mut f.args {
+                    FunctionArguments::List(l) => self.table_function(&f.name, &mut l.args),
+                    _ => Ok(None),
+                },
+                _ => Ok(None),
+            }
+        })();
+        match r {
+            Ok(Some(sql)) => {
+                // FLATTEN's input names columns of the rows before it: a lateral join.
+                let flatten = matches!(t, TableFactor::Function { name, .. } | TableFactor::Table { name, .. } if name_of(name).is_some_and(|n| n.last().as_str() == "FLATTEN"))
+                    || matches!(t, TableFactor::TableFunction { expr: Expr::Function(f), .. } if name_of(&f.name).is_some_and(|n| n.last().as_str() == "FLATTEN"));
+                let sql = if flatten { format!("LATERAL {sql}") } else { sql };
+                self.replace_factor(t, sql);
+                ControlFlow::Continue(())
+            }
+            Ok(None) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        }
+    }
+
+    fn post_visit_query(&mut self, q: &mut Query) -> ControlFlow<WarehouseError> {
+        minus_to_except(&mut q.body);
+        let is_insert_source = self.insert_source == Some(q as *const Query);
+        if !is_insert_source {
+            if let SetExpr::Values(v) = q.body.as_mut() {
+                let v = std::mem::replace(v, sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() });
+                *q.body = named_values(v);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<WarehouseError> {
+        let r = (|| -> Result<(), WarehouseError> {
+            match e {
+                Expr::JsonAccess { value, path } => {
+                    let p = json_path(path)?;
+                    let v = std::mem::replace(value.as_mut(), Expr::Value(Value::Null.into()));
+                    *e = Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(v), op: BinaryOperator::Arrow, right: Box::new(string(&p)) }));
+                }
+                Expr::Cast { expr, data_type, kind, .. } => {
+                    if is_scalar_type(data_type) {
+                        if let Expr::Nested(inner) = expr.as_mut() {
+                            if let Expr::BinaryOp { op: op @ BinaryOperator::Arrow, .. } = inner.as_mut() {
+                                *op = BinaryOperator::LongArrow;
+                            }
+                        }
+                    }
+                    translate_type(data_type);
+                    let _: &CastKind = kind;
+                }
+                Expr::Function(f) => {
+                    if let Some(new) = self.function(f)? {
+                        *e = new;
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => ControlFlow::Break(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Ctx;
+
+    impl TranslateContext for Ctx {
+        fn external_call(&self, name: &ObjectName, argc: usize) -> Result<Option<String>, WarehouseError> {
+            Ok((name.last().as_str() == "EF").then(|| format!("CAST(\"__EF_1\"('q', {argc}, CAST(JSON_ARRAY(")))
+        }
+        fn context_value(&self, func: &str) -> Option<String> {
+            (func == "CURRENT_ROLE").then(|| "SYSADMIN".to_string())
+        }
+        fn known_function(&self, name: &ObjectName) -> Result<bool, WarehouseError> {
+            Ok(name.last().as_str() == "EF")
+        }
+        fn table_function(&self, name: &ObjectName, args: &[TableArg]) -> Result<Option<String>, WarehouseError> {
+            Ok((name.last().as_str() == "TASK_HISTORY").then(|| format!("(SELECT {} AS N)", args.len())))
+        }
+    }
+
+    fn try_duck(sql: &str) -> Result<String, WarehouseError> {
+        let mut st = super::super::front::parse_statement(sql)?;
+        fold_identifiers(&mut st);
+        to_duck(st, &Ctx)
+    }
+
+    fn duck(sql: &str) -> String {
+        try_duck(sql).unwrap()
+    }
+
+    #[test]
+    fn values_columns_are_named_everywhere() {
+        let named = "(SELECT * FROM (VALUES ('x', 'y'), ('z', 'w')) AS _V (COLUMN1, COLUMN2))";
+        assert_eq!(duck("select upper(column1) as a from (values ('x','y'), ('z','w'))"), format!("SELECT UPPER(COLUMN1) AS A FROM {named}"));
+        assert_eq!(duck("select * from (values ('x','y'), ('z','w')) v join t on v.column1 = t.a"), format!("SELECT * FROM {named} V JOIN T ON V.COLUMN1 = T.A"));
+        assert!(duck("with v as (values (1)) select column1 from v").contains("AS _V (COLUMN1)"));
+        assert!(duck("values (1, 2)").contains("AS _V (COLUMN1, COLUMN2)"));
+        assert_eq!(duck("insert into t values (1, 2)"), "INSERT INTO T VALUES (1, 2)");
+        assert_eq!(
+            duck("insert into t select column1, parse_json(column2) from values (1, '{}'), (2, '[]')"),
+            "INSERT INTO T SELECT COLUMN1, JSON(COLUMN2) FROM (SELECT * FROM (VALUES (1, '{}'), (2, '[]')) AS _V (COLUMN1, COLUMN2))"
+        );
+    }
+
+    #[test]
+    fn names_fold_and_types_translate() {
+        assert_eq!(
+            duck("create or replace table user_movie_recommendations (userid int, top_10_recommendations variant)"),
+            "CREATE OR REPLACE TABLE USER_MOVIE_RECOMMENDATIONS (USERID BIGINT, TOP_10_RECOMMENDATIONS JSON)"
+        );
+        assert_eq!(duck("create table t (a number(10,2), \"b\" float, c timestamp_ntz, d string)"), "CREATE TABLE T (A DECIMAL(10,2), \"b\" DOUBLE, C TIMESTAMP, D VARCHAR)");
+        assert_eq!(duck("select cast(x as variant), y::number, \"My t\".a$b from \"My t\""), "SELECT CAST(X AS JSON), Y::BIGINT, \"My t\".\"A$B\" FROM \"My t\"");
+        assert_eq!(duck("select 'it''s a \"x\"'"), "SELECT 'it''s a \"x\"'");
+        assert_eq!(duck("create or replace table a like movielens.public.b"), "CREATE OR REPLACE TABLE A AS SELECT * FROM MOVIELENS.PUBLIC.B LIMIT 0");
+        assert_eq!(duck("select 1 minus select 2"), "SELECT 1 EXCEPT SELECT 2");
+    }
+
+    #[test]
+    fn variant_paths_and_functions() {
+        assert_eq!(duck("select v:a.b[0]::int from t"), "SELECT (V ->> '$.a.b[0]')::BIGINT FROM T");
+        assert_eq!(duck("select v:a::varchar, v:a::variant, v['k'] from t"), "SELECT (V ->> '$.a')::VARCHAR, (V -> '$.a')::JSON, (V -> '$.\"k\"') FROM T");
+        assert_eq!(duck("select t.v:Key from t"), "SELECT (T.V -> '$.Key') FROM T");
+        assert_eq!(duck("select parse_json('[1]'), to_variant(1), current_role(), iff(a, 1, 2)"), "SELECT JSON('[1]'), TO_JSON(1), 'SYSADMIN', IF(A, 1, 2)");
+        assert_eq!(duck("select nvl2(a, 1, 2), zeroifnull(b)"), "SELECT (CASE WHEN (A) IS NOT NULL THEN (1) ELSE (2) END), COALESCE((B), 0)");
+        assert!(duck("select f.value from t, lateral flatten(input => t.v:items) f").contains("LATERAL (SELECT"));
+        assert!(duck("select f.value from t, table(flatten(t.v)) f").contains("LATERAL (SELECT"));
+    }
+
+    #[test]
+    fn external_calls_are_routed_with_their_argument_count() {
+        assert_eq!(duck("select ef(a, concat(b, c)) from t"), "SELECT CAST(\"__EF_1\"('q', 2, CAST(JSON_ARRAY(A, CONCAT(B, C)) AS VARCHAR)) AS JSON) FROM T");
+        assert_eq!(duck("select db.s.ef() x"), "SELECT CAST(\"__EF_1\"('q', 0, CAST(JSON_ARRAY() AS VARCHAR)) AS JSON) AS X");
+        assert_eq!(duck("select ef(ef(1))"), "SELECT CAST(\"__EF_1\"('q', 1, CAST(JSON_ARRAY(CAST(\"__EF_1\"('q', 1, CAST(JSON_ARRAY(1) AS VARCHAR)) AS JSON)) AS VARCHAR)) AS JSON)");
+        // Its arguments are checked like any other expression.
+        let e = try_duck("select ef((select count(*) from query('select 1')))").unwrap_err();
+        assert!(matches!(&e, WarehouseError::UnknownFunction(n) if n == "QUERY"), "{e}");
+    }
+
+    #[test]
+    fn refused_functions_are_refused_wherever_they_are_called() {
+        for (sql, named) in [
+            ("select * from read_csv('/etc/passwd')", "READ_CSV"),
+            ("select * from t, lateral read_csv('x') r", "READ_CSV"),
+            ("select * from table(glob('*'))", "GLOB"),
+            ("select * from \"query\"('x')", "query"),
+            ("select * from main.query_table('t')", "MAIN.QUERY_TABLE"),
+            ("select 'select 1'.query()", "QUERY"),
+            ("select * from t where a in (select current_setting('x'))", "CURRENT_SETTING"),
+            ("select pg_catalog.upper('a')", "PG_CATALOG.UPPER"),
+        ] {
+            match try_duck(sql) {
+                Err(WarehouseError::UnknownFunction(n)) => assert_eq!(n, named, "{sql}"),
+                other => panic!("{sql}: {other:?}"),
+            }
+        }
+        let e = try_duck("select * from table(flatten(input => v, outer => true))").unwrap_err().to_string();
+        assert!(e.contains("FLATTEN with OUTER => TRUE"), "{e}");
+        assert!(matches!(try_duck("select * from '/etc/passwd'"), Err(WarehouseError::Unsupported(_))));
+    }
+
+    #[test]
+    fn table_functions_replace_the_call_and_its_table_wrapper() {
+        assert_eq!(duck("select * from table(information_schema.task_history(task_name => 'T')) h where h.n > 0"), "SELECT * FROM (SELECT 1 AS N) H WHERE H.N > 0");
+        assert_eq!(duck("select count(*) from table(task_history()) order by 1"), "SELECT COUNT(*) FROM (SELECT 0 AS N) ORDER BY 1");
+        assert_eq!(duck("select * from table(range(x))"), "SELECT * FROM TABLE(RANGE(X))");
+    }
+}
