@@ -133,6 +133,11 @@ impl From<duckdb::Error> for WarehouseError {
             if let Some(name) = missing.filter(|n| !n.is_empty() && !n.contains(char::is_whitespace)) {
                 return WarehouseError::NotFound { kind: "Object", name: name.to_uppercase() };
             }
+            // `Table with name "T" already exists!`: Snowflake's 002002.
+            let existing = rest.split_once(" with name ").and_then(|(_, r)| r.split_once(" already exists")).map(|(name, _)| name.trim().trim_matches('"'));
+            if let Some(name) = existing.filter(|n| !n.is_empty()) {
+                return WarehouseError::AlreadyExists(name.to_string());
+            }
             return WarehouseError::Execution(rest.to_string());
         }
         // An external-function failure travels through DuckDB as the callback's error text.

@@ -5,6 +5,7 @@ pub mod connector;
 pub mod console;
 pub mod gateway;
 pub mod serve;
+pub mod sql;
 pub mod warehouse;
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub enum BenchCommand {
     /// Snowflake's Python connector: fetch_pandas_all of a ratings table against the SQL API's
     /// JSON form, and small-query round trips per second.
     Connector(crate::bench::connector::ConnectorArgs),
+    /// The warehouse's SQL front end on the lab's statements: parse, privilege check and
+    /// translation to DuckDB, statements per second and microseconds per statement.
+    Sql(crate::bench::sql::SqlArgs),
 }
 
 #[derive(Args)]
@@ -69,6 +73,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Warehouse(a) => a.json,
         BenchCommand::Console(_) => false,
         BenchCommand::Connector(a) => a.json,
+        BenchCommand::Sql(a) => a.json,
     };
     if !json {
         let m = Machine::read();
@@ -81,6 +86,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Warehouse(a) => crate::bench::warehouse::run(a),
         BenchCommand::Console(a) => crate::bench::console::run(a),
         BenchCommand::Connector(a) => crate::bench::connector::run(a),
+        BenchCommand::Sql(a) => crate::bench::sql::run(a),
     }
 }
 

@@ -5,7 +5,6 @@
 
 use crate::catalog::SYSADMIN;
 use crate::engine::Warehouse;
-use crate::sql::lexer::lex;
 use crate::sql::{Ident, ObjectName};
 use crate::WarehouseError;
 
@@ -41,7 +40,9 @@ impl Warehouse {
             TableUse::Replace => vec![format!("delete from {qualified}"), format!("insert into {qualified} select * from {qualified}")],
         };
         for st in statements {
-            s.check_table_access(&lex(&st)?)?;
+            let mut ast = crate::sql::front::parse_statement(&st)?;
+            crate::sql::translate::fold_identifiers(&mut ast);
+            s.check_table_access(&ast)?;
         }
         Ok(qualified)
     }

@@ -91,16 +91,53 @@ impl Session {
         Ok(())
     }
 
-    fn passthrough(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
-        let mut ast = crate::sql::front::parse_statement(&st.text)?;
+    /// A statement DuckDB runs: parsed, its privileges checked, translated. Returns the DuckDB
+    /// SQL and the tables whose grants its run ends; `keys` collects the external-function
+    /// calls it activated (the caller forgets them when the statement ends).
+    fn duck_sql(&self, text: &str, query_id: &str, keys: &mut Vec<String>) -> Result<(String, Vec<String>), WarehouseError> {
+        let mut ast = crate::sql::front::parse_statement(text)?;
         crate::sql::translate::fold_identifiers(&mut ast);
         let replaced = self.check_table_access(&ast)?;
+        if matches!(ast, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. }) && self.conn.is_autocommit() {
+            // Snowflake ends no transaction quietly; DuckDB calls it an error.
+            return Ok((String::new(), replaced));
+        }
+        let ctx = external::CallContext { session: self, query_id, keys: std::cell::RefCell::new(keys) };
+        Ok((crate::sql::translate::to_duck(ast, &ctx)?, replaced))
+    }
+
+    /// The DuckDB SQL of each statement of `sql` that DuckDB would run (parse, privilege check,
+    /// translation; nothing runs), `None` for the statements recpipe answers itself. What
+    /// `recpipe bench sql` measures.
+    pub fn translate(&mut self, sql: &str) -> Result<Vec<Option<String>>, WarehouseError> {
+        let mut out = Vec::new();
+        for st in crate::sql::split(sql)? {
+            if !matches!(parse_source(&st)?, Statement::Passthrough) {
+                out.push(None);
+                continue;
+            }
+            let mut keys = Vec::new();
+            let r = self.duck_sql(&st.text, "translate", &mut keys);
+            for k in keys {
+                self.wh.0.ext.forget(&k);
+            }
+            out.push(Some(r?.0));
+        }
+        Ok(out)
+    }
+
+    fn passthrough(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
         let mut keys = Vec::new();
-        let sql = {
-            let ctx = external::CallContext { session: &*self, query_id, keys: std::cell::RefCell::new(&mut keys) };
-            crate::sql::translate::to_duck(ast, &ctx)
-        };
+        let prepared = self.duck_sql(&st.text, query_id, &mut keys);
+        let mut replaced = Vec::new();
+        let sql = prepared.map(|(sql, r)| {
+            replaced = r;
+            sql
+        });
         let out = sql.and_then(|sql| {
+            if sql.is_empty() {
+                return Ok(QueryResult::status("Statement executed successfully.".into()));
+            }
             self.apply_use()?;
             self.run_duck(&sql, st)
         });

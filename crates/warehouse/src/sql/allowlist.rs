@@ -4,7 +4,7 @@
 //!
 //! A call is allowed when its function is one of:
 //! - a Snowflake function recpipe answers itself or translates ([`RECPIPE_FUNCTIONS`],
-//!   [`SNOWFLAKE_TRANSLATIONS`]), or an external function the session resolves (checked by the
+//!   [`SNOWFLAKE_TRANSLATIONS`], `functions::SNOWFLAKE_FUNCTIONS`), or an external function the session resolves (checked by the
 //!   caller);
 //! - an engine function on [`ENGINE_ALLOWED`]: reviewed, it reads nothing but its arguments
 //!   (no table, catalog, setting, file, environment or other statement's SQL).
@@ -16,8 +16,9 @@
 use super::ident::ObjectName;
 
 /// Functions recpipe answers itself: table functions and the session's context functions.
-pub const RECPIPE_FUNCTIONS: [&str; 10] = [
+pub const RECPIPE_FUNCTIONS: [&str; 11] = [
     "FLATTEN",
+    "GENERATOR",
     "TASK_HISTORY",
     "CURRENT_ACCOUNT",
     "CURRENT_CLIENT",
@@ -30,21 +31,15 @@ pub const RECPIPE_FUNCTIONS: [&str; 10] = [
 ];
 
 /// Snowflake functions recpipe renames to the engine function of the same arguments.
-pub const SNOWFLAKE_TRANSLATIONS: [(&str, &str); 10] = [
+pub const SNOWFLAKE_TRANSLATIONS: [(&str, &str); 7] = [
     ("PARSE_JSON", "JSON"),
     ("TO_VARIANT", "TO_JSON"),
     ("TO_OBJECT", "TO_JSON"),
     ("TO_ARRAY", "TO_JSON"),
-    ("OBJECT_CONSTRUCT", "JSON_OBJECT"),
     ("ARRAY_CONSTRUCT", "JSON_ARRAY"),
-    ("ARRAY_SIZE", "JSON_ARRAY_LENGTH"),
     ("IFF", "IF"),
     ("NVL", "COALESCE"),
-    ("TO_TIMESTAMP_NTZ", "CAST_TIMESTAMP"),
 ];
-
-/// Snowflake functions recpipe writes as other DuckDB SQL (see `translate::snowflake_call`).
-pub const SNOWFLAKE_REWRITES: [&str; 5] = ["DIV0", "EQUAL_NULL", "NULLIFZERO", "NVL2", "ZEROIFNULL"];
 
 /// Schemas of the engine's own catalog. A call qualified with one of them is refused unless
 /// recpipe answers it (`INFORMATION_SCHEMA.TASK_HISTORY`): their functions read the catalog.
@@ -74,7 +69,7 @@ pub fn allows(name: &ObjectName) -> bool {
     let f = name.last().as_str();
     let is = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     match &name.0[..name.0.len() - 1] {
-        [] => RECPIPE_FUNCTIONS.iter().chain(SNOWFLAKE_REWRITES.iter()).any(|r| is(r, f)) || translation(f).is_some() || engine_allows(f),
+        [] => RECPIPE_FUNCTIONS.iter().chain(super::functions::SNOWFLAKE_FUNCTIONS.iter()).any(|r| is(r, f)) || translation(f).is_some() || engine_allows(f),
         [.., q] if is(q.as_str(), "INFORMATION_SCHEMA") && is(f, "TASK_HISTORY") => true,
         qualifiers => !qualifiers.iter().any(|q| SYSTEM_SCHEMAS.iter().any(|s| is(s, q.as_str()))) && engine_allows(f),
     }

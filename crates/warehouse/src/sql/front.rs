@@ -12,9 +12,11 @@ use crate::WarehouseError;
 /// statement, is a syntax error.
 pub fn parse_statement(text: &str) -> Result<Statement, WarehouseError> {
     let mut parsed = Parser::new(&SnowflakeDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statements()).map_err(|e| {
-        let words: Vec<String> = text.split_whitespace().take(2).map(str::to_uppercase).collect();
-        match words.first() {
-            Some(w) if NOT_RUN.contains(&w.as_str()) => WarehouseError::Unsupported(words.join(" ")),
+        let words: Vec<String> = text.split_whitespace().take(6).map(str::to_uppercase).collect();
+        let created = words.iter().skip(1).find(|w| !["OR", "REPLACE", "TEMPORARY", "TEMP", "TRANSIENT", "VOLATILE", "LOCAL", "GLOBAL", "SECURE"].contains(&w.as_str()));
+        match (words.first(), created) {
+            (Some(w), _) if NOT_RUN.contains(&w.as_str()) => WarehouseError::Unsupported(words[..2.min(words.len())].join(" ")),
+            (Some(w), Some(kind)) if w == "CREATE" && NOT_CREATED.contains(&kind.as_str()) => WarehouseError::Unsupported(format!("CREATE {kind}")),
             _ => syntax(text, e),
         }
     })?;
@@ -33,6 +35,9 @@ const NOT_RUN: &[&str] = &[
     "ANALYZE", "ATTACH", "CHECKPOINT", "DETACH", "EXPORT", "IMPORT", "INSTALL", "LOAD", "PIVOT", "PRAGMA", "SUMMARIZE",
     "UNPIVOT", "VACUUM",
 ];
+
+/// Objects recpipe does not create (where the parser does not take the statement either).
+const NOT_CREATED: &[&str] = &["FILE", "MACRO", "NETWORK", "PIPE", "PROCEDURE", "SECRET", "SHARE", "STAGE", "STREAM", "TAG"];
 
 /// Snowflake's wording: `line 1 at position 9 unexpected 'fromm'.` (position counts from 0).
 fn syntax(text: &str, e: ParserError) -> WarehouseError {

@@ -9,6 +9,7 @@ mod cursor;
 mod flatten;
 pub mod front;
 mod function;
+pub mod functions;
 pub mod ident;
 pub mod lexer;
 mod parse;

@@ -156,7 +156,10 @@ impl Translator<'_> {
         if !bare {
             return Ok(None);
         }
-        if let Some(sql) = snowflake_call(&up, &args)? {
+        if !f.within_group.is_empty() && matches!(up.as_str(), "LISTAGG" | "ARRAY_AGG") {
+            return Ok(Some(Expr::Identifier(self.raw(ordered_aggregate(f, &up)))));
+        }
+        if let Some(sql) = super::functions::call(&up, &args)? {
             return Ok(Some(Expr::Identifier(self.raw(sql))));
         }
         if let Some(duck) = allowlist::translation(&up) {
@@ -171,6 +174,9 @@ impl Translator<'_> {
         let n = name_of(name).ok_or_else(|| WarehouseError::UnknownFunction(name.to_string()))?;
         if n.0.len() == 1 && n.last().as_str() == "FLATTEN" {
             return self.flatten(args).map(Some);
+        }
+        if n.0.len() == 1 && n.last().as_str() == "GENERATOR" {
+            return generator(args).map(Some);
         }
         if n.last().as_str() == "TASK_HISTORY" {
             let mut table_args = Vec::new();
@@ -254,10 +260,34 @@ impl Translator<'_> {
     }
 }
 
-/// `CREATE [OR REPLACE] TABLE a LIKE b` → `CREATE [OR REPLACE] TABLE a AS SELECT * FROM b LIMIT 0`.
+/// `LISTAGG(x, d) WITHIN GROUP (ORDER BY y)` → `string_agg(x, d ORDER BY y)`, and
+/// `ARRAY_AGG(x) WITHIN GROUP (ORDER BY y)` → the JSON array of `array_agg(x ORDER BY y)`.
+fn ordered_aggregate(f: &sqlparser::ast::Function, name: &str) -> String {
+    let mut g = f.clone();
+    let order = std::mem::take(&mut g.within_group);
+    if let FunctionArguments::List(l) = &mut g.args {
+        if name == "LISTAGG" && l.args.len() == 1 {
+            l.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(string(""))));
+        }
+        l.clauses.push(sqlparser::ast::FunctionArgumentClause::OrderBy(order));
+    }
+    if name == "LISTAGG" {
+        g.name = SqName::from(vec![SqIdent::new("string_agg")]);
+        g.to_string()
+    } else {
+        format!("to_json({g})")
+    }
+}
+
+/// `CREATE [OR REPLACE] TABLE a LIKE b` → `CREATE [OR REPLACE] TABLE a AS SELECT * FROM b LIMIT 0`,
+/// `… a CLONE b` → `… a AS SELECT * FROM b`.
 fn create_like(st: &Statement) -> Option<String> {
     let Statement::CreateTable(c) = st else { return None };
-    let (sqlparser::ast::CreateTableLikeKind::Plain(l) | sqlparser::ast::CreateTableLikeKind::Parenthesized(l)) = c.like.as_ref()?;
+    let (source, limit) = match (&c.like, &c.clone) {
+        (Some(sqlparser::ast::CreateTableLikeKind::Plain(l) | sqlparser::ast::CreateTableLikeKind::Parenthesized(l)), _) => (&l.name, " LIMIT 0"),
+        (None, Some(src)) => (src, ""),
+        (None, None) => return None,
+    };
     let head = match (c.or_replace, c.temporary) {
         (true, true) => "CREATE OR REPLACE TEMPORARY TABLE",
         (true, false) => "CREATE OR REPLACE TABLE",
@@ -265,7 +295,23 @@ fn create_like(st: &Statement) -> Option<String> {
         (false, false) => "CREATE TABLE",
     };
     let exists = if c.if_not_exists { " IF NOT EXISTS" } else { "" };
-    Some(format!("{head}{exists} {} AS SELECT * FROM {} LIMIT 0", c.name, l.name))
+    Some(format!("{head}{exists} {} AS SELECT * FROM {source}{limit}", c.name))
+}
+
+/// `GENERATOR(ROWCOUNT => n)`: `n` rows of no columns (`SEQ4()` numbers them).
+fn generator(args: &[FunctionArg]) -> Result<String, WarehouseError> {
+    let mut rows = None;
+    for arg in args {
+        match arg {
+            FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } if name.value.eq_ignore_ascii_case("ROWCOUNT") => rows = Some(e.to_string()),
+            FunctionArg::Named { name, .. } if name.value.eq_ignore_ascii_case("TIMELIMIT") => {
+                return Err(WarehouseError::Unsupported("GENERATOR with TIMELIMIT".into()))
+            }
+            _ => return Err(WarehouseError::Syntax("GENERATOR takes ROWCOUNT => <number>".into())),
+        }
+    }
+    let rows = rows.ok_or_else(|| WarehouseError::Syntax("GENERATOR takes ROWCOUNT => <number>".into()))?;
+    Ok(format!("(SELECT NULL AS \"__G\" FROM range(CAST(({rows}) AS BIGINT)))"))
 }
 
 /// `FROM name [alias]` as a tree node.
@@ -293,6 +339,28 @@ fn named_values(values: sqlparser::ast::Values) -> SetExpr {
         }
     }
     std::mem::replace(q.body.as_mut(), SetExpr::Values(sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() }))
+}
+
+/// `SET t.a = …` → `SET a = …`: DuckDB takes the column's name alone.
+fn unqualify(a: &mut sqlparser::ast::Assignment) {
+    if let sqlparser::ast::AssignmentTarget::ColumnName(n) = &mut a.target {
+        if n.0.len() > 1 {
+            let last = n.0.pop().expect("a part");
+            n.0 = vec![last];
+        }
+    }
+}
+
+/// `SELECT TOP n …` → `SELECT … LIMIT n`.
+fn top_to_limit(q: &mut Query) {
+    let SetExpr::Select(s) = q.body.as_mut() else { return };
+    let Some(top) = s.top.take() else { return };
+    let n = match top.quantity {
+        Some(sqlparser::ast::TopQuantity::Expr(e)) => e,
+        Some(sqlparser::ast::TopQuantity::Constant(n)) => Expr::Value(Value::Number(n.to_string(), false).into()),
+        None => return,
+    };
+    q.limit_clause = Some(sqlparser::ast::LimitClause::LimitOffset { limit: Some(n), offset: None, limit_by: Vec::new() });
 }
 
 fn minus_to_except(body: &mut SetExpr) {
@@ -345,48 +413,27 @@ fn json_path(p: &JsonPath) -> Result<String, WarehouseError> {
     Ok(out)
 }
 
-/// Snowflake functions with no DuckDB function of the same arguments, as DuckDB SQL.
-fn snowflake_call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, WarehouseError> {
-    let a: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let want = |n: usize| -> Result<(), WarehouseError> {
-        if a.len() == n {
-            Ok(())
-        } else {
-            Err(WarehouseError::Invalid(format!("not enough arguments for function [{name}], expected {n}, got {}", a.len())))
-        }
-    };
-    Ok(Some(match name {
-        "NVL2" => {
-            want(3)?;
-            format!("(CASE WHEN ({}) IS NOT NULL THEN ({}) ELSE ({}) END)", a[0], a[1], a[2])
-        }
-        "ZEROIFNULL" => {
-            want(1)?;
-            format!("COALESCE(({}), 0)", a[0])
-        }
-        "NULLIFZERO" => {
-            want(1)?;
-            format!("NULLIF(({}), 0)", a[0])
-        }
-        "DIV0" => {
-            want(2)?;
-            format!("(CASE WHEN ({1}) = 0 THEN 0 ELSE ({0}) / ({1}) END)", a[0], a[1])
-        }
-        "EQUAL_NULL" => {
-            want(2)?;
-            format!("(({}) IS NOT DISTINCT FROM ({}))", a[0], a[1])
-        }
-        _ => return Ok(None),
-    }))
-}
-
 impl VisitorMut for Translator<'_> {
     type Break = WarehouseError;
 
     fn pre_visit_statement(&mut self, st: &mut Statement) -> ControlFlow<WarehouseError> {
         match st {
             Statement::Insert(i) => self.insert_source = i.source.as_deref().map(|q| q as *const Query),
-            Statement::CreateTable(c) => c.columns.iter_mut().for_each(|c| translate_type(&mut c.data_type)),
+            Statement::CreateTable(c) => {
+                c.columns.iter_mut().for_each(|c| translate_type(&mut c.data_type));
+                // Comments are Snowflake's metadata, DuckDB takes none here.
+                c.comment = None;
+            }
+            Statement::Update(u) => u.assignments.iter_mut().for_each(unqualify),
+            Statement::Merge(m) => {
+                for c in &mut m.clauses {
+                    if let sqlparser::ast::MergeAction::Update(u) = &mut c.action {
+                        if let sqlparser::ast::MergeUpdateKind::Set(a) = &mut u.kind {
+                            a.iter_mut().for_each(unqualify);
+                        }
+                    }
+                }
+            }
             Statement::AlterTable(a) => {
                 for op in &mut a.operations {
                     if let sqlparser::ast::AlterTableOperation::AddColumn { column_def, .. } = op {
@@ -430,8 +477,17 @@ impl VisitorMut for Translator<'_> {
         }
     }
 
+    /// Snowflake sorts NULLs last ascending and first descending; DuckDB last both ways.
+    fn pre_visit_order_by_expr(&mut self, o: &mut sqlparser::ast::OrderByExpr) -> ControlFlow<WarehouseError> {
+        if o.options.nulls_first.is_none() {
+            o.options.nulls_first = Some(matches!(o.options.sort, Some(sqlparser::ast::OrderBySort::Desc)));
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_query(&mut self, q: &mut Query) -> ControlFlow<WarehouseError> {
         minus_to_except(&mut q.body);
+        top_to_limit(q);
         let is_insert_source = self.insert_source == Some(q as *const Query);
         if !is_insert_source {
             if let SetExpr::Values(v) = q.body.as_mut() {
@@ -548,7 +604,7 @@ mod tests {
 
     #[test]
     fn external_calls_are_routed_with_their_argument_count() {
-        assert_eq!(duck("select ef(a, concat(b, c)) from t"), "SELECT CAST(\"__EF_1\"('q', 2, CAST(JSON_ARRAY(A, CONCAT(B, C)) AS VARCHAR)) AS JSON) FROM T");
+        assert_eq!(duck("select ef(a, upper(b)) from t"), "SELECT CAST(\"__EF_1\"('q', 2, CAST(JSON_ARRAY(A, UPPER(B)) AS VARCHAR)) AS JSON) FROM T");
         assert_eq!(duck("select db.s.ef() x"), "SELECT CAST(\"__EF_1\"('q', 0, CAST(JSON_ARRAY() AS VARCHAR)) AS JSON) AS X");
         assert_eq!(duck("select ef(ef(1))"), "SELECT CAST(\"__EF_1\"('q', 1, CAST(JSON_ARRAY(CAST(\"__EF_1\"('q', 1, CAST(JSON_ARRAY(1) AS VARCHAR)) AS JSON)) AS VARCHAR)) AS JSON)");
         // Its arguments are checked like any other expression.
@@ -581,7 +637,7 @@ mod tests {
     #[test]
     fn table_functions_replace_the_call_and_its_table_wrapper() {
         assert_eq!(duck("select * from table(information_schema.task_history(task_name => 'T')) h where h.n > 0"), "SELECT * FROM (SELECT 1 AS N) H WHERE H.N > 0");
-        assert_eq!(duck("select count(*) from table(task_history()) order by 1"), "SELECT COUNT(*) FROM (SELECT 0 AS N) ORDER BY 1");
+        assert_eq!(duck("select count(*) from table(task_history()) order by 1"), "SELECT COUNT(*) FROM (SELECT 0 AS N) ORDER BY 1 NULLS LAST");
         assert_eq!(duck("select * from table(range(x))"), "SELECT * FROM TABLE(RANGE(X))");
     }
 }

@@ -1,0 +1,97 @@
+//! `recpipe bench sql`: what the warehouse's SQL front end costs per statement. The lab's
+//! statements that DuckDB runs (README "The lab by hand", `shared/acceptance/lab_flow.sql`) go
+//! through parse (sqlparser), privilege check (the tree's tables resolved against the engine's
+//! catalog and the role's grants) and translation to DuckDB SQL, as SYSADMIN, the lab's role;
+//! nothing runs. The figure must stay well under 1 ms per statement.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use iam::Iam;
+
+/// The lab's statements DuckDB runs (placeholders filled as the lab fills them).
+const LAB: &[&str] = &[
+    "select count(*) from ratings",
+    "create or replace table ratings_train_data as (select userid, movieid, rating from ratings)",
+    "create or replace table user_movie_recommendations (userid int, top_10_recommendations variant)",
+    "select train_and_get_recommendations('MOVIELENS.PUBLIC.ratings_train_data', 'MOVIELENS.PUBLIC.user_movie_recommendations')",
+    "select * from user_movie_recommendations limit 10",
+    "select deploy_model('movielens-model-v1', 's3://bucket/model.tar.gz')",
+    "create or replace table no_ratings (userid float, movieid float)",
+    "insert into no_ratings (userid, movieid) values ('1', '610'), ('10', '313'), ('10', '297'), ('5', '18'), ('5', '19')",
+    "select nr.userid, nr.movieid, m.title, invoke_model('movielens-model-v1', nr.userid, nr.movieid) as rating_prediction\n  from no_ratings nr, movies m\n  where nr.movieid = m.movieid",
+];
+
+#[derive(Args)]
+pub struct SqlArgs {
+    /// Passes over the lab's statements.
+    #[arg(long, default_value_t = 2_000)]
+    iterations: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub(super) json: bool,
+}
+
+pub fn run(a: SqlArgs) -> anyhow::Result<()> {
+    if a.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    let dir = tempfile::tempdir()?;
+    let iam = Arc::new(Iam::open(&dir.path().join("state.db"))?);
+    iam.create_role("ef", &format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"sts:AssumeRole"}}]}}"#, iam.account_id()), None)?;
+    let wh = warehouse::Warehouse::open(dir.path(), iam.clone())?.warehouse;
+    let mut s = wh.session(warehouse::ADMIN_USER, Some("ACCOUNTADMIN"))?;
+    let setup = format!(
+        "create database movielens;
+         use schema movielens.public;
+         create table ratings (userid int, movieid int, rating float, timestamp int);
+         create table movies (movieid int, title varchar, genres varchar);
+         create api integration lab_api api_provider = aws_api_gateway api_aws_role_arn = '{}' enabled = true api_allowed_prefixes = ('https://example.com/');
+         create external function train_and_get_recommendations(i varchar, o varchar) returns variant api_integration = lab_api as 'https://example.com/train';
+         create external function deploy_model(m varchar, u varchar) returns variant api_integration = lab_api as 'https://example.com/deploy';
+         create external function invoke_model(m varchar, u varchar, i varchar) returns variant api_integration = lab_api as 'https://example.com/invoke';
+         grant usage on function train_and_get_recommendations(varchar, varchar) to role sysadmin;
+         grant usage on function deploy_model(varchar, varchar) to role sysadmin;
+         grant usage on function invoke_model(varchar, varchar, varchar) to role sysadmin;
+         use role sysadmin;
+         use schema movielens.public",
+        iam.role_arn("ef")
+    );
+    s.execute(&setup).context("setting up the lab's database")?;
+    // Every statement translates (and warms the caches) before the clock starts.
+    for st in LAB {
+        let out = s.translate(st).with_context(|| format!("translating: {st}"))?;
+        if out.first().and_then(|o| o.as_ref()).is_none() {
+            bail!("not a statement DuckDB runs: {st}");
+        }
+    }
+    let mut each = Vec::with_capacity(a.iterations * LAB.len());
+    let t = Instant::now();
+    for _ in 0..a.iterations {
+        for st in LAB {
+            let one = Instant::now();
+            s.translate(st)?;
+            each.push(one.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let n = each.len();
+    each.sort_by(f64::total_cmp);
+    let mean_us = secs * 1e6 / n as f64;
+    let p50 = each[n / 2];
+    let p99 = each[(n * 99 / 100).min(n - 1)];
+    let per_sec = n as f64 / secs;
+    if a.json {
+        super::print_json(serde_json::json!({
+            "statements": n, "distinct_statements": LAB.len(), "seconds": secs, "statements_per_second": per_sec,
+            "mean_us": mean_us, "p50_us": p50, "p99_us": p99,
+        }));
+    } else {
+        println!("sql front end (parse + privilege check + translation to DuckDB, as SYSADMIN, nothing run):");
+        println!("  {n} statements ({} distinct from the lab) in {secs:.2} s", LAB.len());
+        println!("  {per_sec:.0} statements/s, mean {mean_us:.1} µs, p50 {p50:.1} µs, p99 {p99:.1} µs per statement");
+    }
+    Ok(())
+}
