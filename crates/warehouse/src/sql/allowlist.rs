@@ -31,11 +31,10 @@ pub const RECPIPE_FUNCTIONS: [&str; 11] = [
 ];
 
 /// Snowflake functions recpipe renames to the engine function of the same arguments.
-pub const SNOWFLAKE_TRANSLATIONS: [(&str, &str); 7] = [
+pub const SNOWFLAKE_TRANSLATIONS: [(&str, &str); 6] = [
     ("PARSE_JSON", "JSON"),
     ("TO_VARIANT", "TO_JSON"),
     ("TO_OBJECT", "TO_JSON"),
-    ("TO_ARRAY", "TO_JSON"),
     ("ARRAY_CONSTRUCT", "JSON_ARRAY"),
     ("IFF", "IF"),
     ("NVL", "COALESCE"),

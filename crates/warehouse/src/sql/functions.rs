@@ -9,18 +9,19 @@ use crate::WarehouseError;
 
 /// The functions [`call`] writes.
 pub const SNOWFLAKE_FUNCTIONS: &[&str] = &[
-    "ADD_MONTHS", "ARRAY_SIZE", "AS_INTEGER", "AS_VARCHAR", "BASE64_DECODE_STRING", "BASE64_ENCODE", "BITAND", "BITAND_AGG",
-    "BITOR", "BITOR_AGG", "BITSHIFTLEFT", "BITSHIFTRIGHT", "BITXOR", "BITXOR_AGG", "BOOLAND_AGG", "BOOLOR_AGG", "CHARINDEX",
-    "CHECK_JSON", "CONCAT", "DATEADD", "DATEDIFF", "DATE_FROM_PARTS", "DATE_PART", "DATE_TRUNC", "DAYNAME", "DECODE",
-    "DIV0", "DIV0NULL", "EDITDISTANCE", "ENDSWITH", "EQUAL_NULL", "GET", "GET_PATH", "GREATEST", "HEX_ENCODE", "IS_ARRAY",
-    "IS_NULL_VALUE", "IS_OBJECT", "LAST_DAY", "LEAST", "MONTHNAME", "NULLIFZERO", "NVL2", "OBJECT_AGG", "OBJECT_CONSTRUCT",
-    "OBJECT_CONSTRUCT_KEEP_NULL", "OBJECT_DELETE", "OBJECT_INSERT", "OBJECT_KEYS", "PERCENTILE_CONT", "PERCENTILE_DISC",
-    "REGEXP_COUNT", "REGEXP_LIKE", "REGEXP_SUBSTR", "REPLACE", "SEQ1", "SEQ2", "SEQ4", "SEQ8", "SHA2", "SPACE", "SPLIT",
-    "SPLIT_PART", "SQUARE", "STARTSWITH", "STRTOK", "STRTOK_TO_ARRAY", "TIMESTAMPADD", "TIMESTAMPDIFF",
-    "TIMESTAMP_FROM_PARTS", "TO_BOOLEAN", "TO_CHAR", "TO_DATE", "TO_DECIMAL", "TO_DOUBLE", "TO_NUMBER", "TO_NUMERIC",
+    "ADD_MONTHS", "ARRAY_CONTAINS", "ARRAY_SIZE", "ARRAY_SLICE", "AS_INTEGER", "AS_VARCHAR", "BASE64_DECODE_STRING",
+    "BASE64_ENCODE", "BITAND", "BITAND_AGG", "BITOR", "BITOR_AGG", "BITSHIFTLEFT", "BITSHIFTRIGHT", "BITXOR",
+    "BITXOR_AGG", "BOOLAND_AGG", "BOOLOR_AGG", "CHARINDEX", "CHECK_JSON", "CONCAT", "CURRENT_VERSION", "DATEADD", "DATEDIFF",
+    "DATE_FROM_PARTS", "DATE_PART", "DATE_TRUNC", "DAYNAME", "DECODE", "DIV0", "DIV0NULL", "EDITDISTANCE", "ENDSWITH",
+    "EQUAL_NULL", "GET", "GET_PATH", "GREATEST", "HEX_ENCODE", "IS_ARRAY", "IS_NULL_VALUE", "IS_OBJECT", "LAST_DAY",
+    "LEAST", "MONTHNAME", "NULLIFZERO", "NVL2", "OBJECT_AGG", "OBJECT_CONSTRUCT", "OBJECT_CONSTRUCT_KEEP_NULL",
+    "OBJECT_DELETE", "OBJECT_INSERT", "OBJECT_KEYS", "PERCENTILE_CONT", "PERCENTILE_DISC", "REGEXP_COUNT",
+    "REGEXP_LIKE", "REGEXP_SUBSTR", "REPLACE", "SEQ1", "SEQ2", "SEQ4", "SEQ8", "SHA2", "SPACE", "SPLIT", "SPLIT_PART",
+    "SQUARE", "STARTSWITH", "STRTOK", "STRTOK_TO_ARRAY", "TIMESTAMPADD", "TIMESTAMPDIFF", "TIMESTAMP_FROM_PARTS",
+    "TO_ARRAY", "TO_BOOLEAN", "TO_CHAR", "TO_DATE", "TO_DECIMAL", "TO_DOUBLE", "TO_NUMBER", "TO_NUMERIC",
     "TO_TIMESTAMP", "TO_TIMESTAMP_NTZ", "TO_VARCHAR", "TRUNCATE", "TRY_PARSE_JSON", "TRY_TO_DATE", "TRY_TO_DECIMAL",
-    "TRY_TO_DOUBLE", "TRY_TO_NUMBER", "TRY_TO_NUMERIC", "TYPEOF", "UNIFORM", "UUID_STRING", "WIDTH_BUCKET", "YEAROFWEEK",
-    "ZEROIFNULL",
+    "TRY_TO_DOUBLE", "TRY_TO_NUMBER", "TRY_TO_NUMERIC", "TYPEOF", "UNIFORM", "UUID_STRING", "WIDTH_BUCKET",
+    "YEAROFWEEK", "ZEROIFNULL",
 ];
 
 /// The argument expressions of a call, unnamed or named alike.
@@ -282,6 +283,18 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
                 a[0]
             )
         }
+        "TO_ARRAY" => {
+            n(1, 1)?;
+            format!("(CASE WHEN ({0}) IS NULL THEN NULL WHEN json_type(to_json({0})) = 'ARRAY' THEN to_json({0}) ELSE json_array({0}) END)", a[0])
+        }
+        "ARRAY_CONTAINS" => {
+            n(2, 2)?;
+            format!("list_contains(CAST(CAST(({}) AS JSON) AS JSON[]), CAST(({}) AS JSON))", a[1], a[0])
+        }
+        "ARRAY_SLICE" => {
+            n(3, 3)?;
+            format!("to_json(list_slice(CAST(CAST(({}) AS JSON) AS JSON[]), ({}) + 1, ({})))", a[0], a[1], a[2])
+        }
         "ARRAY_SIZE" => {
             n(1, 1)?;
             format!("(CASE WHEN json_type(CAST(({0}) AS JSON)) = 'ARRAY' THEN json_array_length(CAST(({0}) AS JSON)) END)", a[0])
@@ -395,6 +408,7 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
         "BITAND_AGG" => format!("bit_and({joined})"),
         "BITOR_AGG" => format!("bit_or({joined})"),
         "BITXOR_AGG" => format!("bit_xor({joined})"),
+        "CURRENT_VERSION" => "'8.0.0'".into(),
         "UUID_STRING" if a.is_empty() => "CAST(gen_random_uuid() AS VARCHAR)".into(),
         "UUID_STRING" => return Err(WarehouseError::Unsupported("UUID_STRING with a namespace (version 5 UUIDs)".into())),
         "SEQ1" | "SEQ2" | "SEQ4" | "SEQ8" => "(row_number() OVER () - 1)".into(),

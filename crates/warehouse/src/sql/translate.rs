@@ -51,6 +51,23 @@ struct Fold;
 impl VisitorMut for Fold {
     type Break = ();
 
+    /// `IDENTIFIER('db.s.t')`: the name the string holds.
+    fn pre_visit_relation(&mut self, n: &mut SqName) -> ControlFlow<()> {
+        if let [sqlparser::ast::ObjectNamePart::Function(f)] = n.0.as_slice() {
+            let text = match f.args.as_slice() {
+                [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] if f.name.value.eq_ignore_ascii_case("IDENTIFIER") => match &v.value {
+                    Value::SingleQuotedString(t) => Some(t.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(name) = text.and_then(|t| ObjectName::parse(&t).ok()) {
+                *n = SqName::from(name.0.iter().map(|i| SqIdent::with_quote('"', i.as_str())).collect::<Vec<_>>());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_ident(&mut self, i: &mut SqIdent) -> ControlFlow<()> {
         if i.quote_style.is_none() {
             i.value = i.value.to_uppercase();
@@ -522,6 +539,28 @@ impl VisitorMut for Translator<'_> {
                         *e = new;
                     }
                 }
+                Expr::RLike { negated, expr, pattern, .. } => {
+                    let not = if *negated { "NOT " } else { "" };
+                    *e = Expr::Identifier(self.raw(format!("({not}regexp_full_match({expr}, {pattern}))")));
+                }
+                // `x LIKE ANY ('a%', 'b%')`: any of the patterns.
+                Expr::Like { any: true, escape_char: None, .. } | Expr::ILike { any: true, escape_char: None, .. } => {
+                    let op = if matches!(e, Expr::ILike { .. }) { "ILIKE" } else { "LIKE" };
+                    let (Expr::Like { negated, expr, pattern, .. } | Expr::ILike { negated, expr, pattern, .. }) = &*e else { unreachable!("matched above") };
+                    let patterns: Vec<String> = match pattern.as_ref() {
+                        Expr::Tuple(items) => items.iter().map(|p| p.to_string()).collect(),
+                        Expr::Nested(p) => vec![p.to_string()],
+                        other => vec![other.to_string()],
+                    };
+                    let any: Vec<String> = patterns.iter().map(|p| format!("({expr}) {op} ({p})")).collect();
+                    let not = if *negated { "NOT " } else { "" };
+                    *e = Expr::Identifier(self.raw(format!("({not}({}))", any.join(" OR "))));
+                }
+                // `$1`: the first column of the rows selected from (DuckDB's `#1`).
+                Expr::Value(v) if matches!(&v.value, Value::Placeholder(p) if p.len() > 1 && p.starts_with('$') && p[1..].bytes().all(|b| b.is_ascii_digit())) => {
+                    let Value::Placeholder(p) = &v.value else { unreachable!("matched above") };
+                    *e = Expr::Identifier(self.raw(format!("#{}", &p[1..])));
+                }
                 _ => {}
             }
             Ok(())
@@ -589,6 +628,7 @@ mod tests {
         assert_eq!(duck("select 'it''s a \"x\"'"), "SELECT 'it''s a \"x\"'");
         assert_eq!(duck("create or replace table a like movielens.public.b"), "CREATE OR REPLACE TABLE A AS SELECT * FROM MOVIELENS.PUBLIC.B LIMIT 0");
         assert_eq!(duck("select 1 minus select 2"), "SELECT 1 EXCEPT SELECT 2");
+        assert_eq!(duck("select id from identifier('d.s.My_t')"), "SELECT ID FROM \"D\".\"S\".\"MY_T\"");
     }
 
     #[test]
