@@ -1,5 +1,5 @@
 //! Executes one statement: recpipe's own statements here and in the sibling modules, the rest
-//! rewritten and run by DuckDB.
+//! checked and translated on its syntax tree and run by DuckDB.
 
 mod access;
 pub(crate) mod caller_tables;
@@ -16,16 +16,17 @@ use crate::result::{render_batch, Column, QueryResult};
 use crate::session::Session;
 use crate::sql::ast::Statement;
 use crate::sql::types::sf_type_of_duck;
-use crate::sql::{parse_source, SourceStatement};
+use crate::sql::own::{classify, Classified};
+use crate::sql::SourceStatement;
 use crate::{random, WarehouseError};
 
 impl Session {
     pub fn execute_statement(&mut self, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
         self.current_statement = st.text.clone();
         let query_id = random::uuid();
-        let mut result = match parse_source(st)? {
-            Statement::Passthrough => self.passthrough(st, &query_id)?,
-            other => self.run_own(other)?,
+        let mut result = match classify(st)? {
+            Classified::Duck(tree) => self.passthrough(*tree, st, &query_id)?,
+            Classified::Own(own) => self.run_own(own)?,
         };
         result.query_id = query_id;
         Ok(result)
@@ -94,9 +95,7 @@ impl Session {
     /// A statement DuckDB runs: parsed, its privileges checked, translated. Returns the DuckDB
     /// SQL and the tables whose grants its run ends; `keys` collects the external-function
     /// calls it activated (the caller forgets them when the statement ends).
-    fn duck_sql(&self, text: &str, query_id: &str, keys: &mut Vec<String>) -> Result<(String, Vec<String>), WarehouseError> {
-        let mut ast = crate::sql::front::parse_statement(text)?;
-        crate::sql::translate::fold_identifiers(&mut ast);
+    fn duck_sql(&self, ast: sqlparser::ast::Statement, query_id: &str, keys: &mut Vec<String>) -> Result<(String, Vec<String>), WarehouseError> {
         let replaced = self.check_table_access(&ast)?;
         if matches!(ast, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. }) && self.conn.is_autocommit() {
             // Snowflake ends no transaction quietly; DuckDB calls it an error.
@@ -112,12 +111,12 @@ impl Session {
     pub fn translate(&mut self, sql: &str) -> Result<Vec<Option<String>>, WarehouseError> {
         let mut out = Vec::new();
         for st in crate::sql::split(sql)? {
-            if !matches!(parse_source(&st)?, Statement::Passthrough) {
+            let Classified::Duck(tree) = classify(&st)? else {
                 out.push(None);
                 continue;
-            }
+            };
             let mut keys = Vec::new();
-            let r = self.duck_sql(&st.text, "translate", &mut keys);
+            let r = self.duck_sql(*tree, "translate", &mut keys);
             for k in keys {
                 self.wh.0.ext.forget(&k);
             }
@@ -126,9 +125,9 @@ impl Session {
         Ok(out)
     }
 
-    fn passthrough(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
+    fn passthrough(&mut self, tree: sqlparser::ast::Statement, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
         let mut keys = Vec::new();
-        let prepared = self.duck_sql(&st.text, query_id, &mut keys);
+        let prepared = self.duck_sql(tree, query_id, &mut keys);
         let mut replaced = Vec::new();
         let sql = prepared.map(|(sql, r)| {
             replaced = r;

@@ -12,6 +12,7 @@ mod function;
 pub mod functions;
 pub mod ident;
 pub mod lexer;
+pub mod own;
 mod parse;
 mod task;
 pub mod translate;
