@@ -135,7 +135,7 @@ impl Session {
         });
         let out = sql.and_then(|sql| {
             if sql.is_empty() {
-                return Ok(QueryResult::status("Statement executed successfully.".into()));
+                return Ok(QueryResult::status("Statement executed successfully."));
             }
             self.apply_use()?;
             self.run_duck(&sql, st)

@@ -14,6 +14,9 @@ pub fn parse_statement(text: &str) -> Result<Statement, WarehouseError> {
     let mut parsed = Parser::new(&SnowflakeDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statements()).map_err(|e| {
         let words: Vec<String> = text.split_whitespace().take(6).map(str::to_uppercase).collect();
         let created = words.iter().skip(1).find(|w| !["OR", "REPLACE", "TEMPORARY", "TEMP", "TRANSIENT", "VOLATILE", "LOCAL", "GLOBAL", "SECURE"].contains(&w.as_str()));
+        if let Some(nested) = nested_statement(text) {
+            return WarehouseError::Unsupported(format!("{nested} inside a statement"));
+        }
         match (words.first(), created) {
             (Some(w), _) if NOT_RUN.contains(&w.as_str()) => WarehouseError::Unsupported(words[..2.min(words.len())].join(" ")),
             (Some(w), Some(kind)) if w == "CREATE" && NOT_CREATED.contains(&kind.as_str()) => WarehouseError::Unsupported(format!("CREATE {kind}")),
@@ -35,6 +38,31 @@ const NOT_RUN: &[&str] = &[
     "ANALYZE", "ATTACH", "CHECKPOINT", "DETACH", "EXPORT", "IMPORT", "INSTALL", "LOAD", "PIVOT", "PRAGMA", "SUMMARIZE",
     "UNPIVOT", "VACUUM",
 ];
+
+/// Statements the engine would run nested in parentheses (`FROM (SUMMARIZE t)`, `FROM (SHOW
+/// TABLES)`): they read what no privilege check sees.
+pub const NESTED: &[&str] = &[
+    "ATTACH", "CALL", "COPY", "DESC", "DESCRIBE", "EXPLAIN", "PIVOT", "PIVOT_LONGER", "PIVOT_WIDER", "PRAGMA", "SHOW", "SUMMARIZE",
+    "UNPIVOT", "USE",
+];
+
+/// The first word of [`NESTED`] written right after a `(`, if any.
+fn nested_statement(text: &str) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let toks = Tokenizer::new(&SnowflakeDialect {}, text).tokenize().ok()?;
+    let mut words = toks.iter().filter(|t| !matches!(t, Token::Whitespace(_)));
+    let mut prev_open = false;
+    for t in words.by_ref() {
+        if let Token::Word(w) = t {
+            let up = w.value.to_uppercase();
+            if prev_open && w.quote_style.is_none() && NESTED.contains(&up.as_str()) {
+                return Some(up);
+            }
+        }
+        prev_open = matches!(t, Token::LParen);
+    }
+    None
+}
 
 /// Objects recpipe does not create (where the parser does not take the statement either).
 const NOT_CREATED: &[&str] = &["FILE", "MACRO", "NETWORK", "PIPE", "PROCEDURE", "SECRET", "SHARE", "STAGE", "STREAM", "TAG"];

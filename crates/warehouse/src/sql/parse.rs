@@ -1,4 +1,5 @@
-//! Recognises the statements recpipe executes itself; anything else is `Passthrough`.
+//! The named fallbacks of [`super::own`]: recpipe's own statements that `sqlparser` does not
+//! parse, read from their tokens; anything else is `Passthrough`.
 
 use super::ast::*;
 use super::cursor::Cursor;
@@ -54,7 +55,9 @@ pub fn parse_source(st: &SourceStatement) -> Result<Statement, WarehouseError> {
         if one.toks.iter().any(|t| matches!(t.tok, Tok::Bind(_))) {
             return Err(WarehouseError::Unsupported("bind variables in a task's statement".into()));
         }
-        parse(&one.toks)?;
+        if parse(&one.toks)? == Statement::Passthrough {
+            super::front::parse_statement(&one.text)?;
+        }
     }
     Ok(out)
 }

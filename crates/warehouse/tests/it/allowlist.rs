@@ -76,7 +76,6 @@ fn engine_functions_that_read_tables_catalog_or_files_are_unknown() {
         ("select * from pg_catalog.pg_get_viewdef(1)", "PG_CATALOG.PG_GET_VIEWDEF"),
         ("select * from Query /* x */ (\n'select * from d.public.t') -- y", "QUERY"),
         ("select 'select * from d.public.t'.query()", "QUERY"),
-        ("select * from range(1) r where 'a' glob ('*')", "GLOB"),
         // Nested: a CTE, a subquery, an expression, a lateral join, TABLE( ), a join.
         ("with x as (select * from query('select * from d.public.t')) select * from x", "QUERY"),
         ("select * from (select * from (select * from query_table('d.public.t')))", "QUERY_TABLE"),
@@ -126,6 +125,8 @@ fn catalog_views_replacement_scans_and_nested_statements_are_out_of_reach() {
     ] {
         no_object(&mut bob, sql);
     }
+    // DuckDB's GLOB operator is no Snowflake syntax.
+    assert_eq!(refused(&mut bob, "select * from range(1) r where 'a' glob ('*')").wire().code, "001003");
     for sql in [
         "select * from 'x.csv'",
         "select * from (summarize t)",
@@ -190,10 +191,10 @@ fn calls_the_allowlist_keeps_working() {
     run(&mut admin, "grant select on table t to role analyst");
     let r = run(
         &mut bob,
-        "with s (x) as (select a from t), u as materialized (select 2 as y) \
+        "with s (x) as (select a from t), u as (select 2 as y) \
          select count(*), cast(sum(x) as decimal(10, 2)), max(x)::number(38, 0), extract(year from cast('2020-01-02' as date)), \
                 coalesce(null, 1), iff(1 in (1, 2), 'y', 'n'), row_number() over (order by count(*)), upper(trim(' a ')), \
-                count(*) filter (where x > 0), exists (select 1 from u), parse_json('[1]')::varchar, current_role() \
+                count_if(x > 0), exists (select 1 from u), parse_json('[1]')::varchar, current_role() \
          from s, range(2) r(i), (values (1, 2)) as v(p, q) group by i, p order by 1 limit 1",
     );
     assert_eq!(r.rows[0].iter().map(|c| c.as_deref()).collect::<Vec<_>>(), vec![
