@@ -97,10 +97,6 @@ impl Session {
     /// calls it activated (the caller forgets them when the statement ends).
     fn duck_sql(&self, ast: sqlparser::ast::Statement, query_id: &str, keys: &mut Vec<String>) -> Result<(String, Vec<String>), WarehouseError> {
         let replaced = self.check_table_access(&ast)?;
-        if matches!(ast, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. }) && self.conn.is_autocommit() {
-            // Snowflake ends no transaction quietly; DuckDB calls it an error.
-            return Ok((String::new(), replaced));
-        }
         let ctx = external::CallContext { session: self, query_id, keys: std::cell::RefCell::new(keys) };
         Ok((crate::sql::translate::to_duck(ast, &ctx)?, replaced))
     }
@@ -126,6 +122,7 @@ impl Session {
     }
 
     fn passthrough(&mut self, tree: sqlparser::ast::Statement, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
+        let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
         let mut keys = Vec::new();
         let prepared = self.duck_sql(tree, query_id, &mut keys);
         let mut replaced = Vec::new();
@@ -134,11 +131,12 @@ impl Session {
             sql
         });
         let out = sql.and_then(|sql| {
-            if sql.is_empty() {
-                return Ok(QueryResult::status("Statement executed successfully."));
-            }
             self.apply_use()?;
-            self.run_duck(&sql, st)
+            match self.run_duck(&sql, st) {
+                // Snowflake ends no transaction quietly; DuckDB calls it an error.
+                Err(WarehouseError::Execution(m)) if ends_transaction && m.contains("no transaction is active") => Ok(QueryResult::status("Statement executed successfully.")),
+                other => other,
+            }
         });
         for k in keys {
             self.wh.0.ext.forget(&k);
