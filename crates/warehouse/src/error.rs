@@ -18,6 +18,9 @@ pub enum WarehouseError {
     /// nor an engine function on its reviewed list (see `sql::allowlist`).
     #[error("SQL compilation error:\nUnknown function {0}")]
     UnknownFunction(String),
+    /// A column name that names no column where it is used.
+    #[error("SQL compilation error:\ninvalid identifier '{0}'")]
+    InvalidIdentifier(String),
     #[error("SQL compilation error:\nObject '{0}' already exists.")]
     AlreadyExists(String),
     /// Snowflake's wording: `Insufficient privileges to operate on <kind> '<name>'`.
@@ -77,6 +80,7 @@ impl WarehouseError {
             WarehouseError::NotFound { .. } => (422, "002003", "02000"),
             WarehouseError::UnknownFunction(_) => (422, "002140", "42601"),
             WarehouseError::AlreadyExists(_) => (422, "002002", "42710"),
+            WarehouseError::InvalidIdentifier(_) => (422, "000904", "42000"),
             WarehouseError::Insufficient { .. } => (422, "003001", "42501"),
             WarehouseError::Invalid(_) => (422, "002023", "22023"),
             WarehouseError::Execution(_) => (422, "100038", "22000"),
@@ -139,6 +143,12 @@ impl From<duckdb::Error> for WarehouseError {
                 return WarehouseError::AlreadyExists(name.to_string());
             }
             return WarehouseError::Execution(rest.to_string());
+        }
+        // `Binder Error: Referenced column "NOPE" not found in FROM clause!`: Snowflake's 000904.
+        if let Some(rest) = msg.split_once("Binder Error: Referenced column ").map(|x| x.1) {
+            if let Some((name, _)) = rest.split_once(" not found") {
+                return WarehouseError::InvalidIdentifier(name.trim().trim_matches('"').to_string());
+            }
         }
         // An external-function failure travels through DuckDB as the callback's error text.
         if let Some(rest) = msg.split_once(crate::extfn::ERROR_MARK).map(|x| x.1) {

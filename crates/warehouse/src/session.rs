@@ -173,6 +173,7 @@ impl Session {
             "CURRENT_SCHEMA" => self.schema.as_ref()?.to_string(),
             "CURRENT_WAREHOUSE" => self.warehouse.as_ref()?.to_string(),
             "CURRENT_ACCOUNT" => self.wh.0.account_locator.clone(),
+            "CURRENT_REGION" => format!("AWS_{}", self.wh.0.iam.region().to_uppercase().replace('-', "_")),
             "CURRENT_CLIENT" => "recpipe".into(),
             "CURRENT_STATEMENT" => self.current_statement.clone(),
             _ => return None,

@@ -217,6 +217,7 @@ fn clone_error(e: &WarehouseError) -> WarehouseError {
         UnknownFunction(m) => UnknownFunction(m.clone()),
         NotFound { kind, name } => NotFound { kind, name: name.clone() },
         AlreadyExists(m) => AlreadyExists(m.clone()),
+        InvalidIdentifier(m) => InvalidIdentifier(m.clone()),
         Insufficient { kind, name } => Insufficient { kind, name: name.clone() },
         Invalid(m) => Invalid(m.clone()),
         Execution(m) => Execution(m.clone()),

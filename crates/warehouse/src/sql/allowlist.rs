@@ -16,13 +16,14 @@
 use super::ident::ObjectName;
 
 /// Functions recpipe answers itself: table functions and the session's context functions.
-pub const RECPIPE_FUNCTIONS: [&str; 11] = [
+pub const RECPIPE_FUNCTIONS: [&str; 12] = [
     "FLATTEN",
     "GENERATOR",
     "TASK_HISTORY",
     "CURRENT_ACCOUNT",
     "CURRENT_CLIENT",
     "CURRENT_DATABASE",
+    "CURRENT_REGION",
     "CURRENT_ROLE",
     "CURRENT_SCHEMA",
     "CURRENT_STATEMENT",

@@ -9,19 +9,21 @@ use crate::WarehouseError;
 
 /// The functions [`call`] writes.
 pub const SNOWFLAKE_FUNCTIONS: &[&str] = &[
-    "ADD_MONTHS", "ARRAY_CONTAINS", "ARRAY_SIZE", "ARRAY_SLICE", "AS_INTEGER", "AS_VARCHAR", "BASE64_DECODE_STRING",
-    "BASE64_ENCODE", "BITAND", "BITAND_AGG", "BITOR", "BITOR_AGG", "BITSHIFTLEFT", "BITSHIFTRIGHT", "BITXOR",
-    "BITXOR_AGG", "BOOLAND_AGG", "BOOLOR_AGG", "CHARINDEX", "CHECK_JSON", "CONCAT", "CURRENT_VERSION", "DATEADD", "DATEDIFF",
-    "DATE_FROM_PARTS", "DATE_PART", "DATE_TRUNC", "DAYNAME", "DECODE", "DIV0", "DIV0NULL", "EDITDISTANCE", "ENDSWITH",
-    "EQUAL_NULL", "GET", "GET_PATH", "GREATEST", "HEX_ENCODE", "IS_ARRAY", "IS_NULL_VALUE", "IS_OBJECT", "LAST_DAY",
-    "LEAST", "MONTHNAME", "NULLIFZERO", "NVL2", "OBJECT_AGG", "OBJECT_CONSTRUCT", "OBJECT_CONSTRUCT_KEEP_NULL",
-    "OBJECT_DELETE", "OBJECT_INSERT", "OBJECT_KEYS", "PERCENTILE_CONT", "PERCENTILE_DISC", "REGEXP_COUNT",
-    "REGEXP_LIKE", "REGEXP_SUBSTR", "REPLACE", "SEQ1", "SEQ2", "SEQ4", "SEQ8", "SHA2", "SPACE", "SPLIT", "SPLIT_PART",
-    "SQUARE", "STARTSWITH", "STRTOK", "STRTOK_TO_ARRAY", "TIMESTAMPADD", "TIMESTAMPDIFF", "TIMESTAMP_FROM_PARTS",
-    "TO_ARRAY", "TO_BOOLEAN", "TO_CHAR", "TO_DATE", "TO_DECIMAL", "TO_DOUBLE", "TO_NUMBER", "TO_NUMERIC",
-    "TO_TIMESTAMP", "TO_TIMESTAMP_NTZ", "TO_VARCHAR", "TRUNCATE", "TRY_PARSE_JSON", "TRY_TO_DATE", "TRY_TO_DECIMAL",
-    "TRY_TO_DOUBLE", "TRY_TO_NUMBER", "TRY_TO_NUMERIC", "TYPEOF", "UNIFORM", "UUID_STRING", "WIDTH_BUCKET",
-    "YEAROFWEEK", "ZEROIFNULL",
+    "ADD_MONTHS", "ARRAY_APPEND", "ARRAY_CAT", "ARRAY_CONTAINS", "ARRAY_SIZE", "ARRAY_SLICE", "AS_INTEGER",
+    "AS_VARCHAR", "BASE64_DECODE_STRING", "BASE64_ENCODE", "BITAND", "BITAND_AGG", "BITOR", "BITOR_AGG",
+    "BITSHIFTLEFT", "BITSHIFTRIGHT", "BITXOR", "BITXOR_AGG", "BOOLAND_AGG", "BOOLOR_AGG", "CHARINDEX", "CHECK_JSON",
+    "CONCAT", "CURRENT_DATE", "CURRENT_TIMESTAMP", "CURRENT_VERSION", "DATEADD", "DATEDIFF", "DATE_FROM_PARTS",
+    "DATE_PART", "DATE_TRUNC", "DAYNAME", "DECODE", "DIV0", "DIV0NULL", "EDITDISTANCE", "ENDSWITH", "EQUAL_NULL",
+    "GET", "GET_PATH", "GREATEST", "HEX_ENCODE", "INITCAP", "IS_ARRAY", "IS_NULL_VALUE", "IS_OBJECT",
+    "JSON_EXTRACT_PATH_TEXT", "LAST_DAY", "LEAST", "LOCALTIMESTAMP", "MONTHNAME", "NEXT_DAY", "NULLIFZERO", "NVL2",
+    "OBJECT_AGG", "OBJECT_CONSTRUCT", "OBJECT_CONSTRUCT_KEEP_NULL", "OBJECT_DELETE", "OBJECT_INSERT", "OBJECT_KEYS",
+    "PERCENTILE_CONT", "PERCENTILE_DISC", "POSITION", "PREVIOUS_DAY", "RATIO_TO_REPORT", "REGEXP_COUNT",
+    "REGEXP_INSTR", "REGEXP_LIKE", "REGEXP_REPLACE", "REGEXP_SUBSTR", "REGR_VALX", "REGR_VALY", "REPLACE", "SEQ1",
+    "SEQ2", "SEQ4", "SEQ8", "SHA2", "SPACE", "SPLIT", "SPLIT_PART", "SQUARE", "STARTSWITH", "STRTOK",
+    "STRTOK_TO_ARRAY", "SYSDATE", "TIMESTAMPADD", "TIMESTAMPDIFF", "TIMESTAMP_FROM_PARTS", "TO_ARRAY", "TO_BOOLEAN",
+    "TO_CHAR", "TO_DATE", "TO_DECIMAL", "TO_DOUBLE", "TO_NUMBER", "TO_NUMERIC", "TO_TIMESTAMP", "TO_TIMESTAMP_NTZ",
+    "TO_VARCHAR", "TRUNC", "TRUNCATE", "TRY_PARSE_JSON", "TRY_TO_DATE", "TRY_TO_DECIMAL", "TRY_TO_DOUBLE",
+    "TRY_TO_NUMBER", "TRY_TO_NUMERIC", "TYPEOF", "UNIFORM", "UUID_STRING", "WIDTH_BUCKET", "YEAROFWEEK", "ZEROIFNULL",
 ];
 
 /// The argument expressions of a call, unnamed or named alike.
@@ -211,7 +213,66 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
             let t = format!("date_trunc('{p}', {})", a[1]);
             if is_date(e[1]) { format!("CAST({t} AS DATE)") } else { t }
         }
-        "TRUNCATE" => format!("trunc({joined})"),
+        "TRUNCATE" | "TRUNC" => match (e.first(), e.get(1)) {
+            (Some(_), Some(p)) if constant(p).is_some() || matches!(p, Expr::Identifier(_)) => {
+                let p = part(p).ok_or_else(|| bad_part(name))?;
+                let t = format!("date_trunc('{p}', {})", a[0]);
+                if is_date(e[0]) { format!("CAST({t} AS DATE)") } else { t }
+            }
+            (Some(_), Some(_)) => format!("(trunc(({0}) * power(10, {1})) / power(10, {1}))", a[0], a[1]),
+            _ => format!("trunc({joined})"),
+        },
+        "REGEXP_REPLACE" => {
+            n(2, 6)?;
+            if a.len() > 3 {
+                return Err(WarehouseError::Unsupported("REGEXP_REPLACE with a position, occurrence or parameters".into()));
+            }
+            format!("regexp_replace({}, {}, {}, 'g')", a[0], a[1], a.get(2).map_or("''", |r| r))
+        }
+        "REGEXP_INSTR" => {
+            n(2, 2)?;
+            format!("(CASE WHEN regexp_matches({0}, {1}) THEN strpos({0}, regexp_extract({0}, {1})) ELSE 0 END)", a[0], a[1])
+        }
+        "POSITION" => {
+            n(2, 3)?;
+            match a.get(2) {
+                Some(p) => format!("(CASE WHEN instr(substr({1}, {p}), {0}) = 0 THEN 0 ELSE instr(substr({1}, {p}), {0}) + ({p}) - 1 END)", a[0], a[1]),
+                None => format!("instr({}, {})", a[1], a[0]),
+            }
+        }
+        "INITCAP" => {
+            n(1, 1)?;
+            format!("array_to_string(list_transform(string_split(lower({}), ' '), lambda w: upper(substr(w, 1, 1)) || substr(w, 2)), ' ')", a[0])
+        }
+        "NEXT_DAY" | "PREVIOUS_DAY" => {
+            n(2, 2)?;
+            let dow = format!("(CASE lower(substr({}, 1, 2)) WHEN 'su' THEN 0 WHEN 'mo' THEN 1 WHEN 'tu' THEN 2 WHEN 'we' THEN 3 WHEN 'th' THEN 4 WHEN 'fr' THEN 5 WHEN 'sa' THEN 6 END)", a[1]);
+            if name == "NEXT_DAY" {
+                format!("CAST(({0}) + INTERVAL (((({dow}) - dayofweek({0}) + 6) % 7) + 1) DAY AS DATE)", a[0])
+            } else {
+                format!("CAST(({0}) - INTERVAL (((dayofweek({0}) - ({dow}) + 6) % 7) + 1) DAY AS DATE)", a[0])
+            }
+        }
+        "REGR_VALX" | "REGR_VALY" => {
+            n(2, 2)?;
+            let v = if name == "REGR_VALX" { &a[1] } else { &a[0] };
+            format!("(CASE WHEN ({}) IS NULL OR ({}) IS NULL THEN NULL ELSE ({v}) END)", a[0], a[1])
+        }
+        "JSON_EXTRACT_PATH_TEXT" => {
+            n(2, 2)?;
+            let p = constant(e[1]).ok_or_else(|| WarehouseError::Unsupported("JSON_EXTRACT_PATH_TEXT with a path that is not a constant".into()))?;
+            format!("(CAST(({}) AS JSON) ->> {})", a[0], literal(&super::flatten::json_path(p)?))
+        }
+        "ARRAY_APPEND" => {
+            n(2, 2)?;
+            format!("to_json(list_append(CAST(CAST(({}) AS JSON) AS JSON[]), to_json({})))", a[0], a[1])
+        }
+        "ARRAY_CAT" => {
+            n(2, 2)?;
+            format!("to_json(list_concat(CAST(CAST(({}) AS JSON) AS JSON[]), CAST(CAST(({}) AS JSON) AS JSON[])))", a[0], a[1])
+        }
+        "CURRENT_DATE" if a.is_empty() => "CAST(CAST(get_current_timestamp() AS TIMESTAMP) AS DATE)".into(),
+        "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP" | "SYSDATE" if a.is_empty() => "CAST(get_current_timestamp() AS TIMESTAMP)".into(),
         "DATE_PART" => {
             n(2, 2)?;
             let p = part(e[0]).ok_or_else(|| bad_part(name))?;
@@ -249,7 +310,7 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
             n(1, 2)?;
             match (e.get(1).and_then(|f| constant(f)), e[0]) {
                 (Some(f), _) => format!("strptime({}, {})", a[0], literal(&format(f))),
-                (None, Expr::Value(v)) if matches!(v.value, Value::Number(..)) => format!("CAST(make_timestamp(CAST(({}) * 1000000 AS BIGINT)) AS TIMESTAMP)", a[0]),
+                (None, Expr::Value(v)) if matches!(v.value, Value::Number(..)) => format!("CAST(make_timestamp(CAST(({}) AS BIGINT) * 1000000) AS TIMESTAMP)", a[0]),
                 _ => format!("CAST({} AS TIMESTAMP)", a[0]),
             }
         }
@@ -355,12 +416,12 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
             n(1, 3)?;
             let d = a.get(1).cloned().unwrap_or_else(|| "' '".into());
             let i = a.get(2).cloned().unwrap_or_else(|| "1".into());
-            format!("list_extract(list_filter(regexp_split_to_array({}, '[' || regexp_escape({d}) || ']'), x -> x <> ''), {i})", a[0])
+            format!("list_extract(list_filter(regexp_split_to_array({}, '[' || regexp_escape({d}) || ']'), lambda x: x <> ''), {i})", a[0])
         }
         "STRTOK_TO_ARRAY" => {
             n(1, 2)?;
             let d = a.get(1).cloned().unwrap_or_else(|| "' '".into());
-            format!("to_json(list_filter(regexp_split_to_array({}, '[' || regexp_escape({d}) || ']'), x -> x <> ''))", a[0])
+            format!("to_json(list_filter(regexp_split_to_array({}, '[' || regexp_escape({d}) || ']'), lambda x: x <> ''))", a[0])
         }
         "REGEXP_SUBSTR" => {
             n(2, 4)?;

@@ -173,6 +173,11 @@ impl Translator<'_> {
         if !bare {
             return Ok(None);
         }
+        if up == "RATIO_TO_REPORT" && f.over.is_some() {
+            let mut sum = f.clone();
+            sum.name = SqName::from(vec![SqIdent::new("sum")]);
+            return Ok(Some(Expr::Identifier(self.raw(format!("(({}) / ({sum}))", args.first().map_or("NULL".into(), |a| a.to_string()))))));
+        }
         if !f.within_group.is_empty() && matches!(up.as_str(), "LISTAGG" | "ARRAY_AGG") {
             return Ok(Some(Expr::Identifier(self.raw(ordered_aggregate(f, &up)))));
         }
@@ -502,6 +507,30 @@ impl VisitorMut for Translator<'_> {
         ControlFlow::Continue(())
     }
 
+    /// `t SAMPLE (p)`, `t SAMPLE (n ROWS)`: a subquery with DuckDB's `USING SAMPLE`.
+    fn post_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<WarehouseError> {
+        let (sample, alias) = match t {
+            TableFactor::Table { sample, alias, .. } | TableFactor::Derived { sample, alias, .. } if sample.is_some() => (sample.take(), alias.take()),
+            _ => return ControlFlow::Continue(()),
+        };
+        let (sqlparser::ast::TableSampleKind::BeforeTableAlias(s) | sqlparser::ast::TableSampleKind::AfterTableAlias(s)) = sample.expect("matched a sample");
+        let Some(q) = &s.quantity else {
+            return ControlFlow::Break(WarehouseError::Unsupported("SAMPLE without a quantity".into()));
+        };
+        if s.seed.is_some() || s.bucket.is_some() {
+            return ControlFlow::Break(WarehouseError::Unsupported("SAMPLE with SEED or BUCKET".into()));
+        }
+        let spec = match (&q.unit, &s.name) {
+            (Some(sqlparser::ast::TableSampleUnit::Rows), _) => format!("{} ROWS", q.value),
+            (_, Some(sqlparser::ast::TableSampleMethod::System | sqlparser::ast::TableSampleMethod::Block)) => format!("{} PERCENT (system)", q.value),
+            _ => format!("{} PERCENT (bernoulli)", q.value),
+        };
+        let sql = format!("(SELECT * FROM {t} USING SAMPLE {spec})");
+        let name = SqName::from(vec![self.raw(sql)]);
+        *t = table_factor(name, alias);
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_query(&mut self, q: &mut Query) -> ControlFlow<WarehouseError> {
         minus_to_except(&mut q.body);
         top_to_limit(q);
@@ -555,6 +584,22 @@ impl VisitorMut for Translator<'_> {
                     let any: Vec<String> = patterns.iter().map(|p| format!("({expr}) {op} ({p})")).collect();
                     let not = if *negated { "NOT " } else { "" };
                     *e = Expr::Identifier(self.raw(format!("({not}({}))", any.join(" OR "))));
+                }
+                // `EXTRACT('month', d)`: Snowflake's comma form.
+                Expr::Extract { field, syntax: sqlparser::ast::ExtractSyntax::Comma, expr } => {
+                    let part = field.to_string().trim_matches('\'').to_lowercase();
+                    *e = Expr::Identifier(self.raw(format!("date_part({}, {expr})", super::ident::literal(&part))));
+                }
+                // `CEIL(x, 1)`: to a scale.
+                Expr::Ceil { field: sqlparser::ast::CeilFloorKind::Scale(_), .. } | Expr::Floor { field: sqlparser::ast::CeilFloorKind::Scale(_), .. } => {
+                    let f = if matches!(e, Expr::Ceil { .. }) { "ceil" } else { "floor" };
+                    let sql = match &*e {
+                        Expr::Ceil { expr, field: sqlparser::ast::CeilFloorKind::Scale(n) } | Expr::Floor { expr, field: sqlparser::ast::CeilFloorKind::Scale(n) } => {
+                            format!("({f}(({expr}) * power(10, {n})) / power(10, {n}))")
+                        }
+                        _ => unreachable!("matched above"),
+                    };
+                    *e = Expr::Identifier(self.raw(sql));
                 }
                 // `$1`: the first column of the rows selected from (DuckDB's `#1`).
                 Expr::Value(v) if matches!(&v.value, Value::Placeholder(p) if p.len() > 1 && p.starts_with('$') && p[1..].bytes().all(|b| b.is_ascii_digit())) => {

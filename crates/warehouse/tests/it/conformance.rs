@@ -277,7 +277,7 @@ fn snowflake_documented_cases() {
             (Marker::Unsupported(reason), Ok(())) => listed.push(format!("unsupported {at}: {reason}")),
             (Marker::Unsupported(_), Err(why)) => problems.push(format!("FAIL {at} (unsupported: must fail with the error named)\n    {why}")),
             (Marker::Known(_), Ok(())) => problems.push(format!("PASSES {at}: remove its !known marker")),
-            (Marker::Known(reason), Err(_)) => listed.push(format!("not yet {at}: {reason}")),
+            (Marker::Known(reason), Err(why)) => listed.push(format!("not yet {at}: {reason}\n      now: {}", why.replace('\n', " "))),
         }
     }
     let total = cases.len();
