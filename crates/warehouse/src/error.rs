@@ -18,6 +18,14 @@ pub enum WarehouseError {
     /// nor an engine function on its reviewed list (see `sql::allowlist`).
     #[error("SQL compilation error:\nUnknown function {0}")]
     UnknownFunction(String),
+    /// A NULL for a column declared NOT NULL.
+    #[error("NULL result in a non-nullable column: {0}")]
+    NullInNotNull(String),
+    /// Text that is not JSON given where JSON is read (`PARSE_JSON`).
+    #[error("Error parsing JSON: {0}")]
+    BadJson(String),
+    #[error("Division by zero")]
+    DivisionByZero,
     /// A column name that names no column where it is used.
     #[error("SQL compilation error:\ninvalid identifier '{0}'")]
     InvalidIdentifier(String),
@@ -81,6 +89,9 @@ impl WarehouseError {
             WarehouseError::UnknownFunction(_) => (422, "002140", "42601"),
             WarehouseError::AlreadyExists(_) => (422, "002002", "42710"),
             WarehouseError::InvalidIdentifier(_) => (422, "000904", "42000"),
+            WarehouseError::NullInNotNull(_) => (422, "100072", "22000"),
+            WarehouseError::BadJson(_) => (422, "100069", "22P02"),
+            WarehouseError::DivisionByZero => (422, "100051", "22012"),
             WarehouseError::Insufficient { .. } => (422, "003001", "42501"),
             WarehouseError::Invalid(_) => (422, "002023", "22023"),
             WarehouseError::Execution(_) => (422, "100038", "22000"),
@@ -125,6 +136,9 @@ impl From<rusqlite::Error> for WarehouseError {
     }
 }
 
+/// The engine's message for a division by zero (see `sql::translate`, which raises it).
+pub(crate) const DIVISION_BY_ZERO: &str = "recpipe: Division by zero";
+
 impl From<duckdb::Error> for WarehouseError {
     fn from(e: duckdb::Error) -> Self {
         let msg = e.to_string();
@@ -143,6 +157,15 @@ impl From<duckdb::Error> for WarehouseError {
                 return WarehouseError::AlreadyExists(name.to_string());
             }
             return WarehouseError::Execution(rest.to_string());
+        }
+        if let Some(rest) = msg.split_once("NOT NULL constraint failed: ").map(|x| x.1) {
+            return WarehouseError::NullInNotNull(rest.trim().to_uppercase());
+        }
+        if let Some(rest) = msg.split_once("Malformed JSON").map(|x| x.1) {
+            return WarehouseError::BadJson(rest.trim_start_matches([':', ' ']).trim().to_string());
+        }
+        if msg.contains(DIVISION_BY_ZERO) {
+            return WarehouseError::DivisionByZero;
         }
         // `Binder Error: Referenced column "NOPE" not found in FROM clause!`: Snowflake's 000904.
         if let Some(rest) = msg.split_once("Binder Error: Referenced column ").map(|x| x.1) {

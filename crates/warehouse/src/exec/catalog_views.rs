@@ -53,8 +53,17 @@ impl Session {
             if each.is_empty() { "FALSE".to_string() } else { each.join(" OR ") }
         };
         let catalog = if view == "SCHEMATA" { "catalog_name" } else { "table_catalog" };
+        // Snowflake's names of the types (`NUMBER`, `TEXT`, `VARIANT`), not the engine's.
+        let columns = if view == "COLUMNS" {
+            " REPLACE (CASE WHEN data_type IN ('BIGINT', 'INTEGER', 'HUGEINT', 'SMALLINT', 'TINYINT') OR data_type LIKE 'DECIMAL%' THEN 'NUMBER' \
+             WHEN data_type = 'VARCHAR' THEN 'TEXT' WHEN data_type IN ('DOUBLE', 'FLOAT', 'REAL') THEN 'FLOAT' WHEN data_type = 'JSON' THEN 'VARIANT' \
+             WHEN data_type = 'TIMESTAMP' THEN 'TIMESTAMP_NTZ' WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP_TZ' WHEN data_type = 'BLOB' THEN 'BINARY' \
+             ELSE data_type END AS data_type)"
+        } else {
+            ""
+        };
         Ok(Some(format!(
-            "(SELECT * FROM system.information_schema.{} WHERE lower({catalog}) = lower({}) AND ({filter}))",
+            "(SELECT *{columns} FROM system.information_schema.{} WHERE lower({catalog}) = lower({}) AND ({filter}))",
             view.to_ascii_lowercase(),
             literal(db.as_str())
         )))

@@ -122,6 +122,14 @@ impl Session {
     }
 
     fn passthrough(&mut self, tree: sqlparser::ast::Statement, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
+        if let sqlparser::ast::Statement::AlterSession { set: true, session_params, .. } = &tree {
+            // The query tag labels a session's queries; recpipe keeps no query history to label.
+            let params = session_params.to_string().to_uppercase();
+            if params.split_whitespace().next().is_some_and(|p| p.starts_with("QUERY_TAG")) {
+                return Ok(QueryResult::status("Statement executed successfully."));
+            }
+            return Err(WarehouseError::Unsupported(format!("ALTER SESSION SET {}", params.split(['=', ' ']).next().unwrap_or(""))));
+        }
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
         let mut keys = Vec::new();
         let prepared = self.duck_sql(tree, query_id, &mut keys);
@@ -213,7 +221,13 @@ impl Session {
         };
         Ok(match first.as_str() {
             "INSERT" => count("number of rows inserted"),
-            "UPDATE" => count("number of rows updated"),
+            "UPDATE" => {
+                // Snowflake also counts the rows a join matched more than once (none here).
+                let mut r = count("number of rows updated");
+                r.columns.push(Column::typed("number of multi-joined rows updated", "fixed"));
+                r.rows[0].push(Some("0".into()));
+                r
+            }
             "DELETE" => count("number of rows deleted"),
             "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK" => {
                 QueryResult::status(status_message(&first, st))

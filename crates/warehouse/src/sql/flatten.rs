@@ -20,8 +20,10 @@ pub(super) fn json_path(path: &str) -> Result<String, WarehouseError> {
 }
 
 /// The subquery standing for `FLATTEN(INPUT => input, PATH => path)`: `input` DuckDB SQL,
-/// `path` a JSON path from [`json_path`].
-pub(super) fn subquery(input: &str, path: &str) -> String {
+/// `path` a JSON path from [`json_path`]; `outer` keeps one row of NULLs for an empty input.
+pub(super) fn subquery(input: &str, path: &str, outer: bool) -> String {
+    let join = if outer { "LEFT JOIN" } else { "," };
+    let on = if outer { " ON TRUE" } else { "" };
     let path = literal(path);
     format!(
         "(SELECT CAST(hash(\"__FI\".\"I\") % 9007199254740991 AS BIGINT) AS \"SEQ\", \
@@ -30,7 +32,7 @@ pub(super) fn subquery(input: &str, path: &str) -> String {
          CASE WHEN right(\"__FE\".fullkey, 1) = ']' THEN CAST(\"__FE\".key AS BIGINT) END AS \"INDEX\", \
          \"__FE\".value AS \"VALUE\", \
          json_extract(\"__FI\".\"I\", {path}) AS \"THIS\" \
-         FROM (SELECT CAST({input} AS JSON) AS \"I\") AS \"__FI\", json_each(\"__FI\".\"I\", {path}) AS \"__FE\")"
+         FROM (SELECT CAST({input} AS JSON) AS \"I\") AS \"__FI\" {join} json_each(\"__FI\".\"I\", {path}) AS \"__FE\"{on})"
     )
 }
 

@@ -20,7 +20,7 @@ pub const SNOWFLAKE_FUNCTIONS: &[&str] = &[
     "PERCENTILE_CONT", "PERCENTILE_DISC", "POSITION", "PREVIOUS_DAY", "RATIO_TO_REPORT", "REGEXP_COUNT",
     "REGEXP_INSTR", "REGEXP_LIKE", "REGEXP_REPLACE", "REGEXP_SUBSTR", "REGR_VALX", "REGR_VALY", "REPLACE", "SEQ1",
     "SEQ2", "SEQ4", "SEQ8", "SHA2", "SPACE", "SPLIT", "SPLIT_PART", "SQUARE", "STARTSWITH", "STRTOK",
-    "STRTOK_TO_ARRAY", "SYSDATE", "TIMESTAMPADD", "TIMESTAMPDIFF", "TIMESTAMP_FROM_PARTS", "TO_ARRAY", "TO_BOOLEAN",
+    "STRTOK_TO_ARRAY", "SYSDATE", "TIMESTAMPADD", "TIMESTAMPDIFF", "TIMESTAMP_FROM_PARTS", "TIME_SLICE", "TO_ARRAY", "TO_BOOLEAN",
     "TO_CHAR", "TO_DATE", "TO_DECIMAL", "TO_DOUBLE", "TO_NUMBER", "TO_NUMERIC", "TO_TIMESTAMP", "TO_TIMESTAMP_NTZ",
     "TO_VARCHAR", "TRUNC", "TRUNCATE", "TRY_PARSE_JSON", "TRY_TO_DATE", "TRY_TO_DECIMAL", "TRY_TO_DOUBLE",
     "TRY_TO_NUMBER", "TRY_TO_NUMERIC", "TYPEOF", "UNIFORM", "UUID_STRING", "WIDTH_BUCKET", "YEAROFWEEK", "ZEROIFNULL",
@@ -470,6 +470,14 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
         "BITOR_AGG" => format!("bit_or({joined})"),
         "BITXOR_AGG" => format!("bit_xor({joined})"),
         "CURRENT_VERSION" => "'8.0.0'".into(),
+        "TIME_SLICE" => {
+            n(3, 4)?;
+            let p = part(e[2]).ok_or_else(|| bad_part(name))?;
+            if e.get(3).and_then(|x| constant(x)).is_some_and(|w| w.eq_ignore_ascii_case("END")) {
+                return Err(WarehouseError::Unsupported("TIME_SLICE with END".into()));
+            }
+            format!("time_bucket(INTERVAL ({}) {}, {})", a[1], p.to_uppercase(), a[0])
+        }
         "UUID_STRING" if a.is_empty() => "CAST(gen_random_uuid() AS VARCHAR)".into(),
         "UUID_STRING" => return Err(WarehouseError::Unsupported("UUID_STRING with a namespace (version 5 UUIDs)".into())),
         "SEQ1" | "SEQ2" | "SEQ4" | "SEQ8" => "(row_number() OVER () - 1)".into(),

@@ -178,6 +178,11 @@ impl Translator<'_> {
             sum.name = SqName::from(vec![SqIdent::new("sum")]);
             return Ok(Some(Expr::Identifier(self.raw(format!("(({}) / ({sum}))", args.first().map_or("NULL".into(), |a| a.to_string()))))));
         }
+        if up == "CONDITIONAL_TRUE_EVENT" {
+            if let (Some(over), [arg]) = (&f.over, args.as_slice()) {
+                return Ok(Some(Expr::Identifier(self.raw(format!("sum(CASE WHEN ({arg}) THEN 1 ELSE 0 END) OVER {over}")))));
+            }
+        }
         if !f.within_group.is_empty() && matches!(up.as_str(), "LISTAGG" | "ARRAY_AGG") {
             return Ok(Some(Expr::Identifier(self.raw(ordered_aggregate(f, &up)))));
         }
@@ -228,6 +233,7 @@ impl Translator<'_> {
         let syntax = super::flatten::syntax;
         let mut input = None;
         let mut path = "$".to_string();
+        let mut outer = false;
         for (n, arg) in args.iter_mut().enumerate() {
             let (key, value) = match arg {
                 FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => (name.value.to_uppercase(), e),
@@ -257,9 +263,9 @@ impl Translator<'_> {
                     Some(p) => path = super::flatten::json_path(&p)?,
                     None => return Err(WarehouseError::Invalid("FLATTEN argument PATH must be a string".into())),
                 },
-                "OUTER" if flag(value)? => return Err(WarehouseError::Unsupported("FLATTEN with OUTER => TRUE".into())),
+                "OUTER" => outer = flag(value)?,
                 "RECURSIVE" if flag(value)? => return Err(WarehouseError::Unsupported("FLATTEN with RECURSIVE => TRUE".into())),
-                "OUTER" | "RECURSIVE" => {}
+                "RECURSIVE" => {}
                 "MODE" => match text(value) {
                     Some(m) if m.eq_ignore_ascii_case("BOTH") => {}
                     _ => return Err(WarehouseError::Unsupported("FLATTEN with MODE other than 'BOTH'".into())),
@@ -268,7 +274,7 @@ impl Translator<'_> {
             }
         }
         let input = input.ok_or_else(syntax)?;
-        Ok(super::flatten::subquery(&input, &path))
+        Ok(super::flatten::subquery(&input, &path, outer))
     }
 
     /// A table factor standing for `sql` (a parenthesised subquery), keeping its alias.
@@ -600,6 +606,18 @@ impl VisitorMut for Translator<'_> {
                         _ => unreachable!("matched above"),
                     };
                     *e = Expr::Identifier(self.raw(sql));
+                }
+                // Snowflake refuses to divide by zero; DuckDB answers NULL or infinity.
+                Expr::BinaryOp { op: BinaryOperator::Divide, right, .. } => {
+                    let r = std::mem::replace(right.as_mut(), Expr::Value(Value::Null.into()));
+                    let guarded = format!("(CASE WHEN ({r}) = 0 THEN error({}) ELSE ({r}) END)", super::ident::literal(crate::error::DIVISION_BY_ZERO));
+                    **right = Expr::Identifier(self.raw(guarded));
+                }
+                // `COLLATE 'en-ci'`: case-insensitive comparison; other specifications are not read.
+                Expr::Collate { expr, collation } => {
+                    let ci = collation.to_string().to_lowercase().contains("ci");
+                    let inner = std::mem::replace(expr.as_mut(), Expr::Value(Value::Null.into()));
+                    *e = if ci { Expr::Identifier(self.raw(format!("({inner} COLLATE NOCASE)"))) } else { Expr::Nested(Box::new(inner)) };
                 }
                 // `$1`: the first column of the rows selected from (DuckDB's `#1`).
                 Expr::Value(v) if matches!(&v.value, Value::Placeholder(p) if p.len() > 1 && p.starts_with('$') && p[1..].bytes().all(|b| b.is_ascii_digit())) => {
