@@ -330,7 +330,7 @@ impl Session {
     /// The table or view the engine would read for `d.s.n` (names match case-insensitively
     /// there), as the catalog spells it.
     pub(super) fn resolve_table(&self, d: &Ident, s: &Ident, n: &Ident) -> Result<Option<(String, String, String)>, WarehouseError> {
-        let mut st = self.conn.prepare(
+        let mut st = self.conn.prepare_cached(
             "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(table_name) = lower(?3) \
              UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal AND lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(view_name) = lower(?3)",
         )?;
@@ -342,7 +342,7 @@ impl Session {
     }
 
     fn resolve_schema(&self, d: &Ident, s: &Ident) -> Result<Option<(String, String)>, WarehouseError> {
-        let mut st = self.conn.prepare("SELECT database_name, schema_name FROM duckdb_schemas() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2)")?;
+        let mut st = self.conn.prepare_cached("SELECT database_name, schema_name FROM duckdb_schemas() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2)")?;
         let mut rows = st.query([d.as_str(), s.as_str()])?;
         Ok(match rows.next()? {
             Some(r) => Some((r.get(0)?, r.get(1)?)),

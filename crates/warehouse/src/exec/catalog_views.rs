@@ -84,7 +84,7 @@ impl Session {
             return Ok(true);
         }
         // The engine finds these by their bare name (its search path holds both schemas).
-        let mut st = self.conn.prepare("SELECT count(*) FROM duckdb_views() WHERE internal AND schema_name IN ('main', 'pg_catalog') AND lower(view_name) = lower(?1)")?;
+        let mut st = self.conn.prepare_cached("SELECT count(*) FROM duckdb_views() WHERE internal AND schema_name IN ('main', 'pg_catalog') AND lower(view_name) = lower(?1)")?;
         let n: i64 = st.query_row([name.last().as_str()], |r| r.get(0))?;
         Ok(n > 0)
     }
