@@ -732,8 +732,8 @@ mod tests {
                 other => panic!("{sql}: {other:?}"),
             }
         }
-        let e = try_duck("select * from table(flatten(input => v, outer => true))").unwrap_err().to_string();
-        assert!(e.contains("FLATTEN with OUTER => TRUE"), "{e}");
+        let e = try_duck("select * from table(flatten(input => v, recursive => true))").unwrap_err().to_string();
+        assert!(e.contains("FLATTEN with RECURSIVE => TRUE"), "{e}");
         assert!(matches!(try_duck("select * from '/etc/passwd'"), Err(WarehouseError::Unsupported(_))));
     }
 

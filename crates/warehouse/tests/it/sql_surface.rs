@@ -262,7 +262,7 @@ fn flatten_turns_arrays_and_objects_into_rows() {
     assert_eq!(r.rows, vec![vec![Some("a[0]".into()), Some("5".into()), Some("[5]".into())]]);
     assert_eq!(run(&mut s, "select count(*) from recs, lateral flatten(top_10_recommendations) f").rows[0][0].as_deref(), Some("5"));
     for (sql, named) in [
-        ("select * from recs, lateral flatten(input => top_10_recommendations, outer => true) f", "OUTER => TRUE"),
+        ("select * from recs, lateral flatten(input => top_10_recommendations, recursive => true) f", "RECURSIVE => TRUE"),
         ("select * from recs, lateral flatten(input => top_10_recommendations, path => 'a''; x') f", "invalid FLATTEN path"),
         ("select * from recs, lateral flatten(nonsense => 1) f", "FLATTEN takes INPUT"),
     ] {
