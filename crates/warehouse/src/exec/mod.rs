@@ -84,6 +84,7 @@ impl Session {
             _ => None,
         };
         if want != self.applied {
+            self.conn.flush_prepared_statement_cache();
             if let Some((d, s)) = &want {
                 self.conn.execute_batch(&format!("USE {}.{}", d.sql(), s.sql()))?;
             }
@@ -129,7 +130,14 @@ impl Session {
             first.as_str(),
             "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
         );
-        let mut stmt = self.conn.prepare(sql)?;
+        // Queries reuse their prepared plan (DuckDB rebinds one whose tables changed since); the
+        // cache is flushed when the session's database or schema changes, since names resolve
+        // against them. Statements with effects are prepared afresh.
+        let mut stmt = if query && matches!(first.as_str(), "SELECT" | "WITH") {
+            Prepared::Cached(self.conn.prepare_cached(sql)?)
+        } else {
+            Prepared::Fresh(self.conn.prepare(sql)?)
+        };
         let mut batches = Vec::new();
         let mut spill = (query && self.arrow_results).then(|| crate::arrow_rows::Collector::new(&self.wh.results_dir(), self.wh.0.result_spill_bytes));
         for b in stmt.query_arrow([])? {
@@ -185,6 +193,31 @@ impl Session {
             }
             _ => QueryResult { query_id: String::new(), columns, rows, arrow: None },
         })
+    }
+}
+
+/// A statement prepared for one run, or taken from the connection's cache of prepared queries.
+enum Prepared<'c> {
+    Cached(duckdb::CachedStatement<'c>),
+    Fresh(duckdb::Statement<'c>),
+}
+
+impl<'c> std::ops::Deref for Prepared<'c> {
+    type Target = duckdb::Statement<'c>;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Fresh(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Prepared<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Fresh(s) => s,
+        }
     }
 }
 
