@@ -21,6 +21,7 @@ pub mod load;
 use iam::random;
 mod result;
 mod session;
+mod stage;
 pub mod sql;
 pub mod tasks;
 mod users;

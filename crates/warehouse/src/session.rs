@@ -25,6 +25,8 @@ pub struct Session {
     pub(crate) arrow_results: bool,
     /// Set when the session's statement is canceled; its external-function calls stop.
     pub(crate) cancel: Arc<crate::extfn::Cancel>,
+    /// Temporary stages and file formats (their files go when the session ends).
+    pub(crate) stage_objects: crate::stage::TempObjects,
 }
 
 impl Warehouse {
@@ -80,6 +82,7 @@ impl Warehouse {
             current_statement: String::new(),
             arrow_results: false,
             cancel: Arc::default(),
+            stage_objects: Default::default(),
         })
     }
 

@@ -12,6 +12,8 @@ mod show;
 mod tasks;
 mod users;
 
+pub(crate) use show::{like as like_matches, ts as show_ts};
+
 use crate::result::{render_batch, Column, QueryResult};
 use crate::session::Session;
 use crate::sql::ast::Statement;
@@ -24,6 +26,14 @@ impl Session {
     pub fn execute_statement(&mut self, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
         self.current_statement = st.text.clone();
         let query_id = random::uuid();
+        // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
+        let resolved = crate::stage::resolve_identifiers(st)?;
+        let st = resolved.as_ref().unwrap_or(st);
+        if let Some(stage) = crate::stage::recognise(&st.toks)? {
+            let mut result = self.run_stage(stage)?;
+            result.query_id = query_id;
+            return Ok(result);
+        }
         let mut result = match parse_source(st)? {
             Statement::Passthrough => self.passthrough(st, &query_id)?,
             other => self.run_own(other)?,
@@ -67,6 +77,12 @@ impl Session {
             ShowTasks { like, scope } => self.show_tasks(like, scope),
             Passthrough => unreachable!("handled by the caller"),
         }
+    }
+
+    /// Refuses unless the current role may insert into table `name` (as an `INSERT` would be).
+    pub(crate) fn require_insert(&self, name: &crate::sql::ObjectName) -> Result<(), WarehouseError> {
+        let toks = crate::sql::lexer::lex(&format!("INSERT INTO {} SELECT 1", name.sql()))?;
+        self.check_table_access(&toks).map(|_| ())
     }
 
     pub(crate) fn apply_use_for_load(&mut self) -> Result<(), WarehouseError> {
