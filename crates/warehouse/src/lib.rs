@@ -10,6 +10,7 @@
 
 pub mod api;
 mod arrow_rows;
+mod client_sql;
 pub mod catalog;
 pub mod connector;
 mod engine;

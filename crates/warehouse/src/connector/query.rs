@@ -155,6 +155,7 @@ fn execute(st: &ConnectorState, s: &mut Session, body: &QueryBody, qid: &str, ba
         return Ok((S::Transfer(Arc::new(super::stage_files::answer(st, &base.0, &t, qid))), kind::MISC));
     }
     let mut sts = split(&body.sql_text)?;
+    crate::stage::protect_file_fields(&mut sts);
     if sts.is_empty() {
         return Err(WarehouseError::Syntax("Empty SQL statement.".into()));
     }

@@ -26,18 +26,19 @@ impl Session {
     pub fn execute_statement(&mut self, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
         self.current_statement = st.text.clone();
         let query_id = random::uuid();
+        let (normalized, show_limit) = crate::client_sql::normalize(st)?;
+        let st = normalized.as_ref().unwrap_or(st);
         // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
-        let resolved = crate::stage::resolve_identifiers(st)?;
-        let st = resolved.as_ref().unwrap_or(st);
-        if let Some(stage) = crate::stage::recognise(&st.toks)? {
-            let mut result = self.run_stage(stage)?;
-            result.query_id = query_id;
-            return Ok(result);
-        }
-        let mut result = match parse_source(st)? {
-            Statement::Passthrough => self.passthrough(st, &query_id)?,
-            other => self.run_own(other)?,
+        let mut result = match crate::stage::recognise(&st.toks)? {
+            Some(stage) => self.run_stage(stage)?,
+            None => match parse_source(st)? {
+                Statement::Passthrough => self.passthrough(st, &query_id)?,
+                other => self.run_own(other)?,
+            },
         };
+        if let Some(limit) = show_limit {
+            limit.apply(&mut result);
+        }
         result.query_id = query_id;
         Ok(result)
     }

@@ -350,6 +350,27 @@ impl Session {
                 f.path == *w || f.path == full
             }));
         }
+        // Load metadata: a file already loaded into this table (same path and content) is skipped.
+        let force = opt(&l.options, "FORCE").is_some_and(OptValue::truthy);
+        let table_key = format!("{db}.{schema}.{table}");
+        let mut digests = Vec::with_capacity(files.len());
+        for f in &files {
+            digests.push(super::md5_hex(&stage.dir.read(&f.path)?.unwrap_or_default()));
+        }
+        if !force {
+            let seen = self.wh.catalog().read(|c| {
+                let mut st = c.prepare("SELECT 1 FROM stage_loads WHERE tbl = ?1 AND storage = ?2 AND path = ?3 AND md5 = ?4")?;
+                let mut seen = Vec::with_capacity(files.len());
+                for (f, d) in files.iter().zip(&digests) {
+                    seen.push(st.exists(rusqlite::params![table_key, stage.storage, f.path, d])?);
+                }
+                Ok(seen)
+            })?;
+            let mut keep = seen.iter().map(|s| !s);
+            files.retain(|_| keep.next().unwrap_or(true));
+            let mut keep = seen.iter().map(|s| !s);
+            digests.retain(|_| keep.next().unwrap_or(true));
+        }
         if files.is_empty() {
             return Ok(QueryResult::status("Copy executed with 0 files processed."));
         }
@@ -389,6 +410,17 @@ impl Session {
         if autocommit {
             self.conn.execute_batch("COMMIT")?;
         }
+        self.wh.catalog().tx(|tx| {
+            for ((f, d), r) in files.iter().zip(&digests).zip(&results) {
+                if r.loaded > 0 || r.status == "LOADED" {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO stage_loads (tbl, storage, path, md5, loaded) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        rusqlite::params![table_key, stage.storage, f.path, d, crate::catalog::now()],
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
         if purge {
             for (f, r) in files.iter().zip(&results) {
                 if r.loaded > 0 || r.status == "LOADED" {
@@ -714,7 +746,7 @@ fn transform_items(items: &[Token], file_cols: &[(String, String)]) -> Result<Ve
     let mut i = 0;
     while i < items.len() {
         let t = &items[i];
-        if let Tok::Bind(b) = &t.tok {
+        if let Tok::Bind(b) | Tok::Word(b) = &t.tok {
             if let Some(n) = b.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
                 let path = items.get(i + 1).filter(|c| c.tok.is_op(":")).and_then(|_| items.get(i + 2)).and_then(|k| match &k.tok {
                     Tok::Word(w) | Tok::Quoted(w) => Some(w.clone()),

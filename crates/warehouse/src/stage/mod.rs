@@ -22,6 +22,7 @@ use crate::WarehouseError;
 pub use files::{StageDir, StageFile};
 pub(crate) use objects::TempObjects;
 use objects::{FILE_FORMAT, STAGE};
+pub(crate) use syntax::{render, resolve_identifier_calls};
 use syntax::{options, opt, OptValue, StageRef};
 
 /// A statement this module runs.
@@ -152,13 +153,21 @@ pub(crate) fn recognise(toks: &[Token]) -> Result<Option<StageStatement>, Wareho
     }))
 }
 
-/// `IDENTIFIER('name')` replaced by the name, for every statement (see
-/// [`syntax::resolve_identifier_calls`]).
-pub(crate) fn resolve_identifiers(st: &SourceStatement) -> Result<Option<SourceStatement>, WarehouseError> {
-    Ok(syntax::resolve_identifier_calls(&st.toks)?.map(|toks| SourceStatement { text: st.text.clone(), toks }))
+/// In `COPY INTO`, `$1` names a field of the staged file, not a bound value: such markers are
+/// kept out of binding (the drivers bind `COPY INTO IDENTIFIER(?) ... ON_ERROR = ?`).
+pub(crate) fn protect_file_fields(sts: &mut [SourceStatement]) {
+    for st in sts.iter_mut().filter(|st| word(&st.toks, 0) == "COPY" && word(&st.toks, 1) == "INTO") {
+        for t in &mut st.toks {
+            if let Tok::Bind(b) = &t.tok {
+                if b.starts_with('$') {
+                    t.tok = Tok::Word(b.clone());
+                }
+            }
+        }
+    }
 }
 
-fn md5_hex(bytes: &[u8]) -> String {
+pub(crate) fn md5_hex(bytes: &[u8]) -> String {
     use md5::Digest;
     hex::encode(md5::Md5::digest(bytes))
 }
