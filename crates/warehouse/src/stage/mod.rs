@@ -22,7 +22,9 @@ use crate::WarehouseError;
 pub use files::{StageDir, StageFile};
 pub(crate) use objects::TempObjects;
 use objects::{FILE_FORMAT, STAGE};
-pub(crate) use syntax::{render, resolve_identifier_calls};
+#[cfg(test)]
+pub(crate) use syntax::render;
+pub(crate) use syntax::resolve_identifier_calls;
 use syntax::{options, opt, OptValue, StageRef};
 
 /// A statement this module runs.

@@ -76,3 +76,38 @@ async fn sqlalchemy_engine_reads_writes_and_reflects() {
     }
     checks(&["sqlalchemy"]).await;
 }
+
+/// The stage statements through a session (as the SQL API and worksheets run them), on a file
+/// placed in the user's stage folder the way an upload leaves it.
+#[test]
+fn list_copy_unload_and_remove_through_a_session() {
+    let f = crate::support::fixture();
+    let mut s = f.admin();
+    crate::support::run(&mut s, "create database d");
+    crate::support::run(&mut s, "use schema d.public");
+    crate::support::run(&mut s, "create table t (id int, label varchar)");
+    let dir = f._dir.path().join("warehouse/stages").join(format!("user{}", hex_of("ADMIN")));
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    std::fs::write(dir.join("in/a.csv"), "1,one\n2,two\nx,three\n").unwrap();
+    let listed = crate::support::run(&mut s, "list @~/in/");
+    assert_eq!(listed.rows[0][0].as_deref(), Some("in/a.csv"));
+    assert_eq!(listed.rows[0][1].as_deref(), Some("20"));
+    let err = s.execute("copy into t from @~/in/").unwrap_err();
+    assert!(err.to_string().contains("Numeric value 'x' is not recognized"), "{err}");
+    let copied = crate::support::run(&mut s, "copy into t from @~/in/ on_error = continue");
+    assert_eq!(copied.rows[0][1].as_deref(), Some("PARTIALLY_LOADED"));
+    assert_eq!(copied.rows[0][3].as_deref(), Some("2"));
+    assert_eq!(crate::support::run(&mut s, "copy into t from @~/in/").rows[0][0].as_deref(), Some("Copy executed with 0 files processed."));
+    let unloaded = crate::support::run(&mut s, "copy into @~/out/ from (select id, label from t order by id) file_format = (type = csv compression = none)");
+    assert_eq!(unloaded.rows[0][0].as_deref(), Some("2"));
+    assert_eq!(std::fs::read_to_string(dir.join("out/data_0_0_0.csv")).unwrap(), "1,one\n2,two\n");
+    let removed = crate::support::run(&mut s, "remove @~ pattern = '.*[.]csv'");
+    assert_eq!(removed.rows.len(), 2);
+    assert!(crate::support::run(&mut s, "list @~").rows.is_empty());
+    let err = s.execute("put file:///etc/passwd @~").unwrap_err();
+    assert!(err.to_string().contains("Snowflake driver"), "{err}");
+}
+
+fn hex_of(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}

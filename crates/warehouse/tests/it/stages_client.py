@@ -118,12 +118,12 @@ def check_on_error():
         assert "Numeric value 'abc' is not recognized" in e.msg and "line 2" in e.msg, e.msg
     eq(cur.execute("select count(*) from scores").fetchone()[0], 0, "nothing loaded after abort")
     rows = cur.execute("copy into scores from @err_stage on_error = skip_file").fetchall()
-    eq(sorted((r[0], r[1], r[3], r[5]) for r in rows), [("bad.csv", "LOAD_FAILED", 0, 1), ("good.csv", "LOADED", 1, 0)], "skip_file")
+    eq(sorted((r[0], r[1], r[3], r[5]) for r in rows), [("err_stage/bad.csv", "LOAD_FAILED", 0, 1), ("err_stage/good.csv", "LOADED", 1, 0)], "skip_file")
     cur.execute("delete from scores")
     rows = cur.execute("copy into scores from @err_stage files = ('bad.csv') on_error = 'continue'").fetchall()
     eq(len(rows), 1, "files option")
     r = rows[0]
-    eq((r[0], r[1], r[2], r[3], r[5], r[7]), ("bad.csv", "PARTIALLY_LOADED", 3, 2, 1, 2), "continue")
+    eq((r[0], r[1], r[2], r[3], r[5], r[7]), ("err_stage/bad.csv", "PARTIALLY_LOADED", 3, 2, 1, 2), "continue")
     assert "abc" in r[6], r
     eq(r[9], '"SCORES"["SCORE":2]', "first error column")
     eq(cur.execute("select id, score from scores order by id").fetchall(), [(1, 1.5), (3, 3.5)], "rows after continue")
