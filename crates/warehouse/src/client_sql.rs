@@ -25,6 +25,38 @@ impl ShowLimit {
     }
 }
 
+/// `SHOW PRIMARY|UNIQUE|IMPORTED KEYS ...` (SQLAlchemy's table reflection asks for them): recpipe's
+/// tables declare no keys to clients (Snowflake does not enforce them either), so none are listed.
+pub(crate) fn answer(st: &SourceStatement) -> Option<QueryResult> {
+    let t = &st.toks;
+    let keys = t.first()?.tok.is_kw("SHOW") && t.get(2).is_some_and(|k| k.tok.is_kw("KEYS"));
+    if !keys {
+        return None;
+    }
+    let columns: &[&str] = match t.get(1) {
+        Some(k) if k.tok.is_kw("PRIMARY") || k.tok.is_kw("UNIQUE") => {
+            &["created_on", "database_name", "schema_name", "table_name", "column_name", "key_sequence", "constraint_name", "rely", "comment"]
+        }
+        Some(k) if k.tok.is_kw("IMPORTED") => &[
+            "created_on", "pk_database_name", "pk_schema_name", "pk_table_name", "pk_column_name", "fk_database_name", "fk_schema_name", "fk_table_name",
+            "fk_column_name", "key_sequence", "update_rule", "delete_rule", "fk_name", "pk_name", "deferrability", "rely", "comment",
+        ],
+        _ => return None,
+    };
+    Some(QueryResult::table(columns, Vec::new()))
+}
+
+/// `COMMIT` or `ROLLBACK` with no transaction open succeeds, as in Snowflake (the drivers and
+/// SQLAlchemy end every unit of work with one); the engine would refuse it.
+pub(crate) fn settle(st: &SourceStatement, out: Result<QueryResult, WarehouseError>) -> Result<QueryResult, WarehouseError> {
+    let bare = matches!(st.toks.as_slice(), [t] | [t, _] if t.tok.is_kw("COMMIT") || t.tok.is_kw("ROLLBACK"))
+        && st.toks.get(1).is_none_or(|t| t.tok.is_kw("WORK"));
+    match out {
+        Err(WarehouseError::Execution(m)) if bare && m.contains("no transaction is active") => Ok(QueryResult::status("Statement executed successfully.")),
+        other => other,
+    }
+}
+
 /// The statement as the front end should read it (`None`: unchanged) and a SHOW's limit.
 pub(crate) fn normalize(st: &SourceStatement) -> Result<(Option<SourceStatement>, Option<ShowLimit>), WarehouseError> {
     let mut toks = crate::stage::resolve_identifier_calls(&st.toks)?;
@@ -80,5 +112,17 @@ mod tests {
         assert_eq!(norm("SHOW VIEWS IN s LIMIT 5 FROM 'B'").1, Some((5, Some("B".into()))));
         assert_eq!(norm("drop table if exists identifier('\"D\".s.t')").0, "drop table if exists \"D\" . \"S\" . \"T\"");
         assert_eq!(norm("select * from t limit 3").0, "select * from t limit 3");
+    }
+
+    #[test]
+    fn key_listings_are_empty_and_idle_commits_succeed() {
+        let st = |sql: &str| split(sql).unwrap().remove(0);
+        let pk = answer(&st("SHOW /* x */ PRIMARY KEYS IN TABLE \"S\".\"T\"")).unwrap();
+        assert!(pk.rows.is_empty() && pk.columns[4].name == "column_name");
+        assert!(answer(&st("SHOW TABLES")).is_none());
+        let idle = Err(WarehouseError::Execution("TransactionContext Error: cannot rollback - no transaction is active".into()));
+        assert!(settle(&st("rollback"), idle).is_ok());
+        let other = Err(WarehouseError::Execution("no transaction is active".into()));
+        assert!(settle(&st("select 1"), other).is_err());
     }
 }

@@ -9,6 +9,9 @@ use crate::engine::Warehouse;
 use crate::sql::{split, Ident};
 use crate::{QueryResult, WarehouseError};
 
+/// What `CURRENT_VERSION()` answers: the Snowflake release whose SQL surface recpipe follows.
+pub const SNOWFLAKE_VERSION: &str = "9.0.0";
+
 pub struct Session {
     pub(crate) wh: Warehouse,
     pub user: String,
@@ -177,6 +180,8 @@ impl Session {
             "CURRENT_WAREHOUSE" => self.warehouse.as_ref()?.to_string(),
             "CURRENT_ACCOUNT" => self.wh.0.account_locator.clone(),
             "CURRENT_CLIENT" => "recpipe".into(),
+            // A Snowflake release number: clients parse it as one (SQLAlchemy's dialect does).
+            "CURRENT_VERSION" => SNOWFLAKE_VERSION.into(),
             "CURRENT_STATEMENT" => self.current_statement.clone(),
             _ => return None,
         })

@@ -29,10 +29,11 @@ impl Session {
         let (normalized, show_limit) = crate::client_sql::normalize(st)?;
         let st = normalized.as_ref().unwrap_or(st);
         // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
-        let mut result = match crate::stage::recognise(&st.toks)? {
-            Some(stage) => self.run_stage(stage)?,
-            None => match parse_source(st)? {
-                Statement::Passthrough => self.passthrough(st, &query_id)?,
+        let mut result = match (crate::client_sql::answer(st), crate::stage::recognise(&st.toks)?) {
+            (Some(answered), _) => answered,
+            (None, Some(stage)) => self.run_stage(stage)?,
+            (None, None) => match parse_source(st)? {
+                Statement::Passthrough => crate::client_sql::settle(st, self.passthrough(st, &query_id))?,
                 other => self.run_own(other)?,
             },
         };

@@ -221,7 +221,7 @@ def check_sqlalchemy():
     eq([c["name"] for c in cols], ["userid", "movieid", "rating", "timestamp"], "reflected columns")
     assert insp.has_table("sa_written") and not insp.has_table("no_such_table")
     assert "sa_written" in insp.get_table_names(), insp.get_table_names()
-    table = sa.Table("sa_written", sa.MetaData(), autoload_with=engine)
+    table = sa.Table("sa_written", sa.MetaData(), autoload_with=engine)  # columns, keys, comment
     eq([c.name for c in table.columns], ["id", "label", "weight"], "autoload")
     df.head(1).to_sql("sa_written", engine, index=False, if_exists="append")
     eq(pd.read_sql("select count(*) as n from sa_written", engine)["n"][0], 4, "append")
