@@ -141,7 +141,7 @@ def check_unload_get():
     want = cur.execute("select movieid, title from movies order by movieid limit 3").fetchall()
     with tempfile.TemporaryDirectory() as d:
         got = cur.execute(f"get @out_stage/csv/ file://{d}/").fetchall()
-        eq([(r[0], r[2]) for r in got], [("csv/data_0_0_0.csv", "DOWNLOADED")], "get result")
+        eq([(r[0], r[2]) for r in got], [("data_0_0_0.csv", "DOWNLOADED")], "get result")
         text = open(os.path.join(d, "data_0_0_0.csv")).read().splitlines()
     eq(text[0].upper(), "MOVIEID,TITLE", "header")
     eq(len(text), 4, "unloaded lines")
