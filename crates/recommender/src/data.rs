@@ -1,12 +1,19 @@
 //! Ratings in memory: raw i64 ids mapped to dense u32 ids, stored column-wise.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use crate::load::ids::IdHasher;
+
+/// Raw id → dense id, hashed with a multiplicative hash: each served prediction looks two ids up,
+/// and SipHash's protection against chosen keys buys nothing for a map built from training data.
+type DenseMap = HashMap<i64, u32, BuildHasherDefault<IdHasher>>;
 
 /// A two-way map between raw ids (as found in the data) and dense ids `0..len`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IdMap {
     raw: Vec<i64>,
-    dense: HashMap<i64, u32>,
+    dense: DenseMap,
 }
 
 impl IdMap {
@@ -16,7 +23,7 @@ impl IdMap {
 
     /// Builds a map whose dense id `i` is `raw[i]`. Fails on a repeated raw id.
     pub fn from_raw(raw: Vec<i64>) -> Result<Self, i64> {
-        let mut dense = HashMap::with_capacity(raw.len());
+        let mut dense = DenseMap::with_capacity_and_hasher(raw.len(), Default::default());
         for (i, &r) in raw.iter().enumerate() {
             if dense.insert(r, i as u32).is_some() {
                 return Err(r);

@@ -18,6 +18,8 @@ pub mod rng;
 pub mod sgd;
 pub mod synth;
 pub mod topn;
+#[cfg(target_arch = "x86_64")]
+mod topn_avx512;
 
 pub use data::{IdMap, Ratings};
 pub use model::{Model, Prediction};

@@ -12,7 +12,7 @@
 //! ml-latest-small this changes the 5-fold RMSE by less than 0.001 (see the bench).
 
 use crate::data::Ratings;
-use crate::kernel::{user_pass, Rates};
+use crate::kernel::{rows_pass, Rates, UserRows};
 use crate::mt::Mt19937;
 use crate::params::Params;
 
@@ -50,6 +50,10 @@ struct Csr {
 }
 
 impl Csr {
+    fn view(&self) -> UserRows<'_> {
+        UserRows { rows: &self.rows, offsets: &self.offsets, items: &self.items, values: &self.values }
+    }
+
     /// Groups the given ratings (indices into `ratings`) by user in dense-id order, keeping input
     /// order within a user. `item_of` renumbers items (identity for the sequential path).
     fn build(ratings: &Ratings, idx: &[u32], user_rank: &[u32], item_of: &dyn Fn(u32) -> u32) -> Csr {
@@ -198,22 +202,7 @@ fn fit_sequential(
     let r = rates(params);
     let k = f.k;
     for epoch in 0..params.n_epochs {
-        let mut sse = 0.0;
-        for (j, &u) in csr.rows.iter().enumerate() {
-            let (a, b) = (csr.offsets[j], csr.offsets[j + 1]);
-            let u = u as usize;
-            sse += user_pass(
-                f.mean,
-                &r,
-                k,
-                &mut f.p[u * k..u * k + k],
-                &mut f.bu[u],
-                &mut f.q,
-                &mut f.bi,
-                &csr.items[a..b],
-                &csr.values[a..b],
-            );
-        }
+        let sse = rows_pass(f.mean, &r, k, &mut f.p, &mut f.bu, &mut f.q, &mut f.bi, csr.view());
         on_epoch(EpochStats { epoch: epoch + 1, train_rmse: (sse / idx.len().max(1) as f64).sqrt() });
     }
 }
@@ -336,25 +325,7 @@ fn fit_blocked(
             let sums: Vec<f64> = {
                 use rayon::prelude::*;
                 work.into_par_iter()
-                    .map(|(csr, pg, bug, qh, bih)| {
-                        let mut sse = 0.0;
-                        for (j, &u) in csr.rows.iter().enumerate() {
-                            let (a, b) = (csr.offsets[j], csr.offsets[j + 1]);
-                            let u = u as usize;
-                            sse += user_pass(
-                                mean,
-                                &r,
-                                k,
-                                &mut pg[u * k..u * k + k],
-                                &mut bug[u],
-                                qh,
-                                bih,
-                                &csr.items[a..b],
-                                &csr.values[a..b],
-                            );
-                        }
-                        sse
-                    })
+                    .map(|(csr, pg, bug, qh, bih)| rows_pass(mean, &r, k, pg, bug, qh, bih, csr.view()))
                     .collect()
             };
             sse += sums.iter().sum::<f64>();

@@ -57,9 +57,9 @@ const USER_BLOCK: usize = 256;
 const ITEM_TILE: usize = 4096;
 
 /// Item factors with the item bias as one more column, zero rows for unknown items.
-struct Augmented {
-    k1: usize,
-    q: Vec<f32>,
+pub(crate) struct Augmented {
+    pub(crate) k1: usize,
+    pub(crate) q: Vec<f32>,
 }
 
 fn augment_items(f: &Factors, biased: bool) -> Augmented {
@@ -77,20 +77,20 @@ fn augment_items(f: &Factors, biased: bool) -> Augmented {
 }
 
 /// The best `n` of a stream of (key, item), best first; ties go to the smaller raw id.
-struct Best<'a> {
+pub(crate) struct Best<'a> {
     n: usize,
     raw: &'a [i64],
     entries: Vec<Scored>,
 }
 
 impl<'a> Best<'a> {
-    fn new(n: usize, raw: &'a [i64]) -> Self {
+    pub(crate) fn new(n: usize, raw: &'a [i64]) -> Self {
         Self { n, raw, entries: Vec::with_capacity(n + 1) }
     }
 
     /// Keys below this cannot enter.
     #[inline]
-    fn threshold(&self) -> f32 {
+    pub(crate) fn threshold(&self) -> f32 {
         if self.entries.len() < self.n {
             f32::NEG_INFINITY
         } else {
@@ -103,7 +103,7 @@ impl<'a> Best<'a> {
         a.key > b.key || (a.key == b.key && self.raw[a.item as usize] < self.raw[b.item as usize])
     }
 
-    fn offer(&mut self, s: Scored) {
+    pub(crate) fn offer(&mut self, s: Scored) {
         if s.key == f32::NEG_INFINITY || s.key.is_nan() {
             return;
         }
@@ -127,17 +127,64 @@ pub fn top_n(
     item_raw: &[i64],
     emit: &mut dyn FnMut(u32, &[Scored]),
 ) {
+    #[cfg(target_arch = "x86_64")]
+    let vectorised = crate::topn_avx512::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    let vectorised = false;
+    top_n_on(f, biased, exclude, users, n, item_raw, vectorised, emit)
+}
+
+/// [`top_n`] on the AVX-512 kernel when `vectorised` (the caller has checked the CPU), else on
+/// the portable GEMM path.
+#[allow(clippy::too_many_arguments)]
+fn top_n_on(
+    f: &Factors,
+    biased: bool,
+    exclude: &Exclusions,
+    users: &[u32],
+    n: usize,
+    item_raw: &[i64],
+    vectorised: bool,
+    emit: &mut dyn FnMut(u32, &[Scored]),
+) {
     let aug = augment_items(f, biased);
+    #[cfg(target_arch = "x86_64")]
+    let panels = vectorised.then(|| crate::topn_avx512::Panels::new(&aug, f.bi.len()));
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = vectorised;
     let wave = USER_BLOCK * rayon::current_num_threads().max(1) * 4;
     for chunk in users.chunks(wave) {
         let results: Vec<Vec<(u32, Vec<Scored>)>> = chunk
             .par_chunks(USER_BLOCK)
-            .map(|block| score_block(f, &aug, exclude, block, n, item_raw))
+            .map(|block| {
+                #[cfg(target_arch = "x86_64")]
+                if let Some(panels) = &panels {
+                    let lhs = user_rows(f, aug.k1, block);
+                    let mut best: Vec<Best> = (0..block.len()).map(|_| Best::new(n, item_raw)).collect();
+                    crate::topn_avx512::score_users(panels, &lhs, block, exclude, &mut best);
+                    return block.iter().zip(best).map(|(&u, b)| (u, b.entries)).collect();
+                }
+                score_block(f, &aug, exclude, block, n, item_raw)
+            })
             .collect();
         for (u, list) in results.into_iter().flatten() {
             emit(u, &list);
         }
     }
+}
+
+/// User rows with a trailing 1 that picks up the item bias; unknown users rank by bias only.
+fn user_rows(f: &Factors, k1: usize, block: &[u32]) -> Vec<f32> {
+    let k = f.k;
+    let mut lhs = vec![0.0f32; block.len() * k1];
+    for (r, &u) in block.iter().enumerate() {
+        let u = u as usize;
+        if f.user_count[u] > 0 {
+            lhs[r * k1..r * k1 + k].copy_from_slice(&f.p[u * k..u * k + k]);
+        }
+        lhs[r * k1 + k] = 1.0;
+    }
+    lhs
 }
 
 fn score_block(
@@ -148,18 +195,10 @@ fn score_block(
     n: usize,
     item_raw: &[i64],
 ) -> Vec<(u32, Vec<Scored>)> {
-    let (k, k1) = (f.k, aug.k1);
+    let k1 = aug.k1;
     let n_items = f.bi.len();
     let m = block.len();
-    // User rows with a trailing 1 that picks up the item bias; unknown users rank by bias only.
-    let mut lhs = vec![0.0f32; m * k1];
-    for (r, &u) in block.iter().enumerate() {
-        let u = u as usize;
-        if f.user_count[u] > 0 {
-            lhs[r * k1..r * k1 + k].copy_from_slice(&f.p[u * k..u * k + k]);
-        }
-        lhs[r * k1 + k] = 1.0;
-    }
+    let lhs = user_rows(f, k1, block);
     let mut best: Vec<Best> = (0..m).map(|_| Best::new(n, item_raw)).collect();
     let mut cursor: Vec<usize> = vec![0; m];
     let mut tile = vec![0.0f32; m * ITEM_TILE];
@@ -225,7 +264,7 @@ mod tests {
     fn matches_brute_force_and_skips_rated() {
         let mut rng = crate::rng::Rng::new(9);
         let mut rows = Vec::new();
-        for u in 0..150i64 {
+        for u in 0..151i64 {
             for i in 0..5000i64 {
                 if rng.next_f64() < 0.01 || (u < 3 && i < 4990) {
                     rows.push((u * 7, i * 3 + 1, 1.0 + rng.below(9) as f32 * 0.5));
@@ -237,10 +276,27 @@ mod tests {
         let f = fit(&r, None, &p, 1, &mut |_| {});
         let ex = Exclusions::from_pairs(r.n_users(), r.user.iter().copied().zip(r.item.iter().copied()));
         let users: Vec<u32> = (0..r.n_users() as u32).collect();
-        let mut got = Vec::new();
-        top_n(&f, true, &ex, &users, 10, r.items.raw_ids(), &mut |u, l| got.push((u, l.to_vec())));
+        let mut paths = vec![false];
+        #[cfg(target_arch = "x86_64")]
+        if crate::topn_avx512::available() {
+            paths.push(true);
+        } else {
+            println!("SKIPPED the AVX-512 top-N kernel because this CPU has no AVX-512F");
+        }
+        let mut lists = Vec::new();
+        for vectorised in paths {
+            let mut got = Vec::new();
+            top_n_on(&f, true, &ex, &users, 10, r.items.raw_ids(), vectorised, &mut |u, l| got.push((u, l.to_vec())));
+            check_against_brute_force(&r, &f, &ex, &got);
+            lists.push(got.into_iter().map(|(u, l)| (u, l.iter().map(|s| s.item).collect::<Vec<_>>())).collect::<Vec<_>>());
+        }
+        // Both kernels pick the same items for every user (their keys may differ in the last bits).
+        assert!(lists.windows(2).all(|w| w[0] == w[1]), "the AVX-512 and GEMM paths disagree");
+    }
+
+    fn check_against_brute_force(r: &Ratings, f: &crate::sgd::Factors, ex: &Exclusions, got: &[(u32, Vec<Scored>)]) {
         assert_eq!(got.len(), r.n_users());
-        for (u, list) in got {
+        for (u, list) in got.iter().cloned() {
             let rated = ex.of(u);
             // Brute force over every unrated item.
             let mut all: Vec<(f32, i64, u32)> = (0..r.n_items() as u32)

@@ -67,7 +67,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Serve(a) => a.json,
         BenchCommand::Gateway(a) => a.json,
         BenchCommand::Warehouse(a) => a.json,
-        BenchCommand::Console(_) => false,
+        BenchCommand::Console(a) => a.json,
         BenchCommand::Connector(a) => a.json,
     };
     if !json {

@@ -45,7 +45,18 @@ pub struct ServeArgs {
     /// route wants. Every request has the same body, so one signature serves the whole run.
     #[arg(long)]
     sigv4: bool,
+    /// Also measure the upstream-style baseline in the same run: a Flask app under gunicorn
+    /// (sync workers, one per core) predicting row by row with Surprise's SVD trained on this
+    /// ratings CSV (the one the served model was trained on), and print each figure's ratio.
+    #[arg(long, value_name = "RATINGS_CSV")]
+    baseline: Option<PathBuf>,
+    /// The Python with flask, gunicorn, scikit-surprise and pandas for --baseline.
+    #[arg(long, default_value = "python3", env = "RECPIPE_BENCH_PYTHON")]
+    baseline_python: PathBuf,
 }
+
+/// The upstream-style serving process `--baseline` runs (gunicorn + Flask + Surprise).
+const BASELINE_APP: &str = include_str!("serve_baseline.py");
 
 /// The SigV4 headers of `POST path` with `body` to `addr`, signed now with the environment's key.
 fn sigv4_headers(addr: &str, path: &str, body: &[u8]) -> anyhow::Result<Vec<(String, String)>> {
@@ -99,6 +110,91 @@ fn start_server(ml_root: &std::path::Path) -> anyhow::Result<Server> {
     Ok(Server { child, url })
 }
 
+/// Starts the baseline under gunicorn on a free loopback port; its files live in `dir`.
+fn start_baseline(python: &std::path::Path, ratings: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<Server> {
+    std::fs::write(dir.join("serve_baseline.py"), BASELINE_APP)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let child = Command::new(python)
+        .args(["-m", "gunicorn", "--preload", "--workers", &workers.to_string(), "--bind", &format!("127.0.0.1:{port}"), "--log-level", "warning", "--chdir"])
+        .arg(dir)
+        .arg("serve_baseline:app")
+        .env("RECPIPE_BASELINE_RATINGS", ratings)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting the baseline with {} -m gunicorn (needs flask, gunicorn, scikit-surprise, pandas)", python.display()))?;
+    Ok(Server { child, url: format!("http://127.0.0.1:{port}") })
+}
+
+/// One closed-loop run against `addr`: every connection sends `body` until the time is up.
+async fn measure(addr: &str, path: &str, body: &Bytes, signed: &[(String, String)], connections: usize, seconds: f64) -> anyhow::Result<(Tally, f64)> {
+    let cpu_before = own_cpu_seconds();
+    let start = Instant::now();
+    let until = start + Duration::from_secs_f64(seconds);
+    let tasks: Vec<_> = (0..connections)
+        .map(|_| tokio::spawn(connection_loop(addr.to_string(), path.to_string(), body.clone(), signed.to_vec(), until)))
+        .collect();
+    let mut all = Tally { requests: 0, errors: 0, latencies_us: Vec::new(), cpu_seconds: 0.0 };
+    for t in tasks {
+        let t = t.await??;
+        all.requests += t.requests;
+        all.errors += t.errors;
+        all.latencies_us.extend(t.latencies_us);
+    }
+    all.cpu_seconds = own_cpu_seconds() - cpu_before;
+    Ok((all, start.elapsed().as_secs_f64()))
+}
+
+/// A run's figures.
+struct Figures {
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    rps: f64,
+    pps: f64,
+    p50: u32,
+    p99: u32,
+    max: u32,
+    cpu_us_per_request: f64,
+}
+
+impl Figures {
+    fn of(t: Tally, elapsed: f64, rows: usize) -> Figures {
+        let mut lat = t.latencies_us;
+        lat.sort_unstable();
+        let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+        let rps = t.requests as f64 / elapsed;
+        Figures {
+            requests: t.requests,
+            errors: t.errors,
+            seconds: elapsed,
+            rps,
+            pps: rps * rows as f64,
+            p50: pct(0.5),
+            p99: pct(0.99),
+            max: lat.last().copied().unwrap_or(0),
+            cpu_us_per_request: if t.requests > 0 { t.cpu_seconds * 1e6 / t.requests as f64 } else { 0.0 },
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "seconds": self.seconds, "requests": self.requests, "errors": self.errors,
+            "requests_per_second": self.rps, "predictions_per_second": self.pps,
+            "latency_us": {"p50": self.p50, "p99": self.p99, "max": self.max},
+            "load_generator_cpu_us_per_request": self.cpu_us_per_request,
+        })
+    }
+
+    fn print(&self, who: &str, rows: usize, connections: usize) {
+        println!("{who}: {} requests of {rows} rows over {connections} connections in {:.2} s ({} errors)", self.requests, self.seconds, self.errors);
+        println!("  {:.0} requests/s, {:.0} predictions/s", self.rps, self.pps);
+        println!("  latency p50 {} µs, p99 {} µs, max {} µs", self.p50, self.p99, self.max);
+        println!("  load generator CPU: {:.1} µs per request", self.cpu_us_per_request);
+    }
+}
+
 fn host_port(url: &str) -> anyhow::Result<String> {
     let rest = url.strip_prefix("http://").context("--url must start with http://")?;
     Ok(rest.trim_end_matches('/').to_string())
@@ -138,12 +234,22 @@ struct Tally {
     cpu_seconds: f64,
 }
 
-async fn connection_loop(addr: String, path: String, body: Bytes, signed: Vec<(String, String)>, until: Instant) -> anyhow::Result<Tally> {
-    let stream = tokio::net::TcpStream::connect(&addr).await?;
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(addr: &str) -> anyhow::Result<Sender> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
+    Ok(send)
+}
+
+/// One connection's closed loop. A server that closes after each answer (`Connection: close`,
+/// as gunicorn's sync workers do) is reconnected to, and the connect counts in that request's
+/// latency, as its clients would see it.
+async fn connection_loop(addr: String, path: String, body: Bytes, signed: Vec<(String, String)>, until: Instant) -> anyhow::Result<Tally> {
     let mut t = Tally { requests: 0, errors: 0, latencies_us: Vec::new(), cpu_seconds: 0.0 };
+    let mut conn: Option<Sender> = None;
     while Instant::now() < until {
         let mut req = Request::builder().method("POST").uri(path.as_str()).header("host", &addr).header("content-type", "text/csv");
         for (k, v) in &signed {
@@ -151,14 +257,24 @@ async fn connection_loop(addr: String, path: String, body: Bytes, signed: Vec<(S
         }
         let req = req.body(Full::new(body.clone()))?;
         let start = Instant::now();
-        send.ready().await?;
+        let mut send = match conn.take() {
+            Some(mut s) => match s.ready().await {
+                Ok(()) => s,
+                Err(_) => connect(&addr).await?,
+            },
+            None => connect(&addr).await?,
+        };
         let resp = send.send_request(req).await?;
         let ok = resp.status().is_success();
+        let closing = resp.headers().get(hyper::header::CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         resp.into_body().collect().await?;
         t.latencies_us.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
         t.requests += 1;
         if !ok {
             t.errors += 1;
+        }
+        if !closing {
+            conn = Some(send);
         }
     }
     Ok(t)
@@ -189,56 +305,55 @@ pub fn run(a: ServeArgs) -> anyhow::Result<()> {
     };
     let url = a.url.clone().or_else(|| server.as_ref().map(|s| s.url.clone())).expect("url or server");
     let addr = host_port(&url)?;
+    let path = format!("{}/invocations", a.path.trim_end_matches('/'));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (tally, elapsed) = rt.block_on(async {
+    let ours = rt.block_on(async {
         if a.path.is_empty() {
             wait_ready(&addr).await?;
         }
-        let path = format!("{}/invocations", a.path.trim_end_matches('/'));
         let signed = if a.sigv4 { sigv4_headers(&addr, &path, &body)? } else { Vec::new() };
-        let cpu_before = own_cpu_seconds();
-        let start = Instant::now();
-        let until = start + Duration::from_secs_f64(a.seconds);
-        let tasks: Vec<_> = (0..a.connections)
-            .map(|_| tokio::spawn(connection_loop(addr.clone(), path.clone(), body.clone(), signed.clone(), until)))
-            .collect();
-        let mut all = Tally { requests: 0, errors: 0, latencies_us: Vec::new(), cpu_seconds: 0.0 };
-        for t in tasks {
-            let t = t.await??;
-            all.requests += t.requests;
-            all.errors += t.errors;
-            all.latencies_us.extend(t.latencies_us);
-        }
-        all.cpu_seconds = own_cpu_seconds() - cpu_before;
-        anyhow::Ok((all, start.elapsed().as_secs_f64()))
+        measure(&addr, &path, &body, &signed, a.connections, a.seconds).await
     })?;
     drop(server);
-    let mut lat = tally.latencies_us;
-    lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
-    let rps = tally.requests as f64 / elapsed;
-    let pps = rps * a.rows as f64;
+    let ours = Figures::of(ours.0, ours.1, a.rows);
+
+    // The baseline runs after recpipe's server has stopped, with the same body and connections.
+    let theirs = match &a.baseline {
+        None => None,
+        Some(ratings) => {
+            let dir = tempfile::tempdir()?;
+            if !a.json {
+                eprintln!("training the baseline's Surprise SVD on {} ...", ratings.display());
+            }
+            let baseline = start_baseline(&a.baseline_python, ratings, dir.path())?;
+            let addr = host_port(&baseline.url)?;
+            let t = rt.block_on(async {
+                wait_ready(&addr).await?;
+                measure(&addr, "/invocations", &body, &[], a.connections, a.seconds).await
+            })?;
+            drop(baseline);
+            Some(Figures::of(t.0, t.1, a.rows))
+        }
+    };
+
     if a.json {
-        super::print_json(serde_json::json!({
-                "rows_per_request": a.rows, "connections": a.connections, "seconds": elapsed,
-                "requests": tally.requests, "errors": tally.errors,
-                "requests_per_second": rps, "predictions_per_second": pps,
-                "latency_us": {"p50": pct(0.5), "p99": pct(0.99), "max": lat.last().copied().unwrap_or(0)},
-                "cpu_seconds": tally.cpu_seconds,
-            }));
+        let mut v = serde_json::json!({"rows_per_request": a.rows, "connections": a.connections, "recpipe": ours.json()});
+        if let Some(b) = &theirs {
+            v["baseline"] = b.json();
+            v["baseline"]["server"] = "gunicorn + Flask + Surprise SVD".into();
+            v["ratio_to_baseline"] = (ours.rps / b.rps.max(f64::MIN_POSITIVE)).into();
+        }
+        super::print_json(v);
     } else {
-        println!(
-            "{} requests of {} rows over {} connections in {elapsed:.2} s ({} errors)",
-            tally.requests, a.rows, a.connections, tally.errors
-        );
-        println!("{rps:.0} requests/s, {pps:.0} predictions/s");
-        println!("latency p50 {} µs, p99 {} µs, max {} µs", pct(0.5), pct(0.99), lat.last().copied().unwrap_or(0));
-        if tally.requests > 0 {
-            println!("load generator CPU: {:.1} µs per request", tally.cpu_seconds * 1e6 / tally.requests as f64);
+        ours.print("recpipe", a.rows, a.connections);
+        if let Some(b) = &theirs {
+            b.print("baseline (gunicorn + Flask + Surprise SVD)", a.rows, a.connections);
+            println!("ratio to the baseline: {:.1}x", ours.rps / b.rps.max(f64::MIN_POSITIVE));
         }
     }
-    if tally.errors > 0 {
-        bail!("{} requests failed", tally.errors);
+    let errors = ours.errors + theirs.as_ref().map_or(0, |b| b.errors);
+    if errors > 0 {
+        bail!("{errors} requests failed");
     }
     Ok(())
 }

@@ -100,13 +100,14 @@ async fn measure_control_plane_latencies_and_invocation_overhead() {
             for (i, (url, path)) in [(format!("http://{}", inst.addr), ""), (format!("http://{addr}"), "/endpoints/bench-ep")].into_iter().enumerate() {
                 let (ml_root, key) = (ml_root.clone(), key.clone());
                 let (plane0, serving0) = (cpu_seconds(std::process::id()), cpu_seconds(inst.pid));
-                let r = tokio::task::spawn_blocking(move || bench(&ml_root, &url, path, rows, connections, &key)).await.unwrap();
+                let out = tokio::task::spawn_blocking(move || bench(&ml_root, &url, path, rows, connections, &key)).await.unwrap();
+                let r = &out["recpipe"];
                 let requests = r["requests"].as_f64().unwrap().max(1.0);
                 let per = |s: f64| s * 1e6 / requests;
                 runs[i].push(Run {
                     rps: r["requests_per_second"].as_f64().unwrap(),
                     p50: r["latency_us"]["p50"].as_f64().unwrap(),
-                    generator: per(r["cpu_seconds"].as_f64().unwrap()),
+                    generator: r["load_generator_cpu_us_per_request"].as_f64().unwrap(),
                     // The direct runs do not touch the control plane; what this process spends
                     // then is the test's own idle runtime.
                     plane: if i == 1 { per(cpu_seconds(std::process::id()) - plane0) } else { 0.0 },

@@ -8,7 +8,7 @@
 //! and, for a bad value, its line (or Parquet row) and the offending text.
 
 mod error;
-mod ids;
+pub(crate) mod ids;
 mod number;
 mod parquet_file;
 mod text;
