@@ -197,6 +197,19 @@ struct FileResult {
     first_column: Option<String>,
 }
 
+/// What every file of one COPY is loaded into, and how.
+#[derive(Clone, Copy)]
+struct LoadPlan<'a> {
+    format: &'a Format,
+    on_error: OnError,
+    target: &'a ObjectName,
+    table: &'a str,
+    /// The target's columns the files fill, with their engine types.
+    columns: &'a [(String, String)],
+    transform: Option<&'a [Token]>,
+    by_name: bool,
+}
+
 const LINE: &str = "__RECPIPE_LINE";
 
 /// Nothing in a COPY is stored by name from the user: temporary tables are named here.
@@ -389,11 +402,12 @@ impl Session {
         };
         // All files or none (ABORT_STATEMENT); inside a user's transaction, it is theirs.
         let autocommit = self.conn.execute_batch("BEGIN TRANSACTION").is_ok();
+        let plan = LoadPlan { format: &format, on_error, target: &name, table: &table, columns: &targets, transform: l.transform.as_deref(), by_name };
         let mut results = Vec::new();
         let mut outcome = Ok(());
         for f in &files {
             let shown = format!("{}{}", stage.shown_prefix, f.path);
-            match self.load_file(&stage.dir.file(&f.path)?, &shown, &format, on_error, &name, &table, &targets, l.transform.as_deref(), by_name) {
+            match self.load_file(&stage.dir.file(&f.path)?, &shown, &plan) {
                 Ok(r) => results.push(r),
                 Err(e) => {
                     outcome = Err(e);
@@ -458,19 +472,8 @@ impl Session {
         Ok(out)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn load_file(
-        &mut self,
-        path: &std::path::Path,
-        shown: &str,
-        format: &Format,
-        on_error: OnError,
-        target: &ObjectName,
-        table: &str,
-        targets: &[(String, String)],
-        transform: Option<&[Token]>,
-        by_name: bool,
-    ) -> Result<FileResult, WarehouseError> {
+    fn load_file(&mut self, path: &std::path::Path, shown: &str, plan: &LoadPlan) -> Result<FileResult, WarehouseError> {
+        let (format, on_error) = (plan.format, plan.on_error);
         let temp = temp_name("COPY");
         let empty = std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false);
         let mut result = FileResult { file: shown.to_string(), status: "LOADED", parsed: 0, loaded: 0, errors: 0, first_error: None, first_line: None, first_character: None, first_column: None };
@@ -478,7 +481,7 @@ impl Session {
             return Ok(result);
         }
         let read = self.read_into_temp(path, format, &temp);
-        let out = read.and_then(|()| self.load_temp(&temp, shown, format, on_error, target, table, targets, transform, by_name, &mut result));
+        let out = read.and_then(|()| self.load_temp(&temp, shown, plan, &mut result));
         let _ = self.conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.main.{}", quote(&temp)));
         match out {
             Ok(()) => Ok(result),
@@ -493,20 +496,8 @@ impl Session {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn load_temp(
-        &mut self,
-        temp: &str,
-        shown: &str,
-        format: &Format,
-        on_error: OnError,
-        target: &ObjectName,
-        table: &str,
-        targets: &[(String, String)],
-        transform: Option<&[Token]>,
-        by_name: bool,
-        result: &mut FileResult,
-    ) -> Result<(), WarehouseError> {
+    fn load_temp(&mut self, temp: &str, shown: &str, plan: &LoadPlan, result: &mut FileResult) -> Result<(), WarehouseError> {
+        let LoadPlan { format, on_error, target, table, columns: targets, transform, by_name } = *plan;
         let file_cols: Vec<(String, String)> = self.temp_columns(temp)?.into_iter().filter(|(c, _)| c != LINE).collect();
         let qt = quote(temp);
         result.parsed = self.conn.query_row(&format!("SELECT count(*) FROM temp.main.{qt}"), [], |r| r.get::<_, i64>(0))? as u64;

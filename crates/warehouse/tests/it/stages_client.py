@@ -5,30 +5,15 @@ per run (see stages.rs).
 Environment: RECPIPE_PORT, RECPIPE_USER, RECPIPE_PASSWORD. Prints `ok <check>` when it passed.
 """
 
-import datetime
-import gzip
 import os
 import re
 import sys
 import tempfile
 
-import snowflake.connector
 from snowflake.connector.errors import ProgrammingError
 
-PORT = int(os.environ["RECPIPE_PORT"])
-USER = os.environ["RECPIPE_USER"]
-PASSWORD = os.environ["RECPIPE_PASSWORD"]
-
-
-def connect(**kw):
-    args = dict(account="recpipe", user=USER, password=PASSWORD, host="127.0.0.1", port=PORT, protocol="http",
-                database="MOVIELENS", schema="PUBLIC")
-    args.update(kw)
-    return snowflake.connector.connect(**args)
-
-
-def eq(got, want, what):
-    assert got == want, f"{what}: got {got!r}, want {want!r}"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from connector_client import PASSWORD, PORT, USER, connect, eq  # noqa: E402
 
 
 def write(dir, name, text):
