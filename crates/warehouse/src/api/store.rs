@@ -13,6 +13,8 @@ pub enum State {
     /// Several statements: the handles of each.
     Multi(Vec<String>),
     Failed(Arc<WarehouseError>),
+    /// A connector `PUT`/`GET`: the `data` of the answer telling the driver where the files go.
+    Transfer(Arc<serde_json::Value>),
 }
 
 pub struct Entry {

@@ -53,8 +53,11 @@ impl Session {
             if each.is_empty() { "FALSE".to_string() } else { each.join(" OR ") }
         };
         let catalog = if view == "SCHEMATA" { "catalog_name" } else { "table_catalog" };
+        // Snowflake's COLUMNS has columns the engine's lacks; clients select them by name
+        // (SQLAlchemy's reflection): they are there, empty.
+        let extra = if view == "COLUMNS" { r#", CAST(NULL AS VARCHAR) AS "COMMENT", CAST(NULL AS VARCHAR) AS "IDENTITY_ORDERED", CAST(NULL AS VARCHAR) AS "DATA_TYPE_ALIAS""# } else { "" };
         Ok(Some(format!(
-            "(SELECT * FROM system.information_schema.{} WHERE lower({catalog}) = lower({}) AND ({filter}))",
+            "(SELECT *{extra} FROM system.information_schema.{} WHERE lower({catalog}) = lower({}) AND ({filter}))",
             view.to_ascii_lowercase(),
             literal(db.as_str())
         )))

@@ -12,6 +12,8 @@ mod show;
 mod tasks;
 mod users;
 
+pub(crate) use show::{like as like_matches, ts as show_ts};
+
 use crate::result::{render_batch, Column, QueryResult};
 use crate::session::Session;
 use crate::sql::ast::Statement;
@@ -24,10 +26,20 @@ impl Session {
     pub fn execute_statement(&mut self, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
         self.current_statement = st.text.clone();
         let query_id = random::uuid();
-        let mut result = match parse_source(st)? {
-            Statement::Passthrough => self.passthrough(st, &query_id)?,
-            other => self.run_own(other)?,
+        let (normalized, show_limit) = crate::client_sql::normalize(st)?;
+        let st = normalized.as_ref().unwrap_or(st);
+        // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
+        let mut result = match (crate::client_sql::answer(st), crate::stage::recognise(&st.toks)?) {
+            (Some(answered), _) => answered,
+            (None, Some(stage)) => self.run_stage(stage)?,
+            (None, None) => match parse_source(st)? {
+                Statement::Passthrough => crate::client_sql::settle(st, self.passthrough(st, &query_id))?,
+                other => self.run_own(other)?,
+            },
         };
+        if let Some(limit) = show_limit {
+            limit.apply(&mut result);
+        }
         result.query_id = query_id;
         Ok(result)
     }
@@ -67,6 +79,12 @@ impl Session {
             ShowTasks { like, scope } => self.show_tasks(like, scope),
             Passthrough => unreachable!("handled by the caller"),
         }
+    }
+
+    /// Refuses unless the current role may insert into table `name` (as an `INSERT` would be).
+    pub(crate) fn require_insert(&self, name: &crate::sql::ObjectName) -> Result<(), WarehouseError> {
+        let toks = crate::sql::lexer::lex(&format!("INSERT INTO {} SELECT 1", name.sql()))?;
+        self.check_table_access(&toks).map(|_| ())
     }
 
     pub(crate) fn apply_use_for_load(&mut self) -> Result<(), WarehouseError> {

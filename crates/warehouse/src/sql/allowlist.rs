@@ -15,7 +15,7 @@
 use super::ident::ObjectName;
 
 /// Functions recpipe answers itself: table functions and the session's context functions.
-pub const RECPIPE_FUNCTIONS: [&str; 10] = [
+pub const RECPIPE_FUNCTIONS: [&str; 11] = [
     "FLATTEN",
     "TASK_HISTORY",
     "CURRENT_ACCOUNT",
@@ -25,6 +25,7 @@ pub const RECPIPE_FUNCTIONS: [&str; 10] = [
     "CURRENT_SCHEMA",
     "CURRENT_STATEMENT",
     "CURRENT_USER",
+    "CURRENT_VERSION",
     "CURRENT_WAREHOUSE",
 ];
 
