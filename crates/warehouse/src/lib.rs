@@ -10,6 +10,7 @@
 
 pub mod api;
 mod arrow_rows;
+mod client_sql;
 pub mod catalog;
 pub mod connector;
 mod engine;
@@ -21,6 +22,7 @@ pub mod load;
 use iam::random;
 mod result;
 mod session;
+mod stage;
 pub mod sql;
 pub mod tasks;
 mod users;

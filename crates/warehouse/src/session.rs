@@ -9,6 +9,9 @@ use crate::engine::Warehouse;
 use crate::sql::{split, Ident};
 use crate::{QueryResult, WarehouseError};
 
+/// What `CURRENT_VERSION()` answers: the Snowflake release whose SQL surface recpipe follows.
+pub const SNOWFLAKE_VERSION: &str = "9.0.0";
+
 pub struct Session {
     pub(crate) wh: Warehouse,
     pub user: String,
@@ -25,6 +28,8 @@ pub struct Session {
     pub(crate) arrow_results: bool,
     /// Set when the session's statement is canceled; its external-function calls stop.
     pub(crate) cancel: Arc<crate::extfn::Cancel>,
+    /// Temporary stages and file formats (their files go when the session ends).
+    pub(crate) stage_objects: crate::stage::TempObjects,
 }
 
 impl Warehouse {
@@ -80,6 +85,7 @@ impl Warehouse {
             current_statement: String::new(),
             arrow_results: false,
             cancel: Arc::default(),
+            stage_objects: Default::default(),
         })
     }
 
@@ -175,6 +181,8 @@ impl Session {
             "CURRENT_ACCOUNT" => self.wh.0.account_locator.clone(),
             "CURRENT_REGION" => format!("AWS_{}", self.wh.0.iam.region().to_uppercase().replace('-', "_")),
             "CURRENT_CLIENT" => "recpipe".into(),
+            // A Snowflake release number: clients parse it as one (SQLAlchemy's dialect does).
+            "CURRENT_VERSION" => SNOWFLAKE_VERSION.into(),
             "CURRENT_STATEMENT" => self.current_statement.clone(),
             _ => return None,
         })

@@ -191,6 +191,7 @@ fn render(st: &ApiState, handle: &str, p: &Principal, partition: Option<usize>, 
             S::Running => Found::Answer((StatusCode::ACCEPTED, Json(wire::query_status(handle, e.created_ms))).into_response()),
             S::Failed(err) => return Err(ApiError(clone_error(err), Some(handle.to_string()))),
             S::Multi(hs) => Found::Answer(Json(wire::multi(handle, e, hs)).into_response()),
+            S::Transfer(_) => return Err(WarehouseError::Unsupported("PUT and GET through the SQL API".into()).into()),
             S::Done(r) => match partition {
                 // Arrow results carry no rows inline: partition 0 is fetched like the others.
                 Some(n) if n > 0 || r.arrow.is_some() => Found::Partition(Arc::clone(r), n),

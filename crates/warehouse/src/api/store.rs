@@ -1,7 +1,7 @@
 //! Statements submitted over the API: their state, results and partitions, by handle and by
 //! request id (a resubmitted request id does not run the statement twice).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,8 @@ pub enum State {
     /// Several statements: the handles of each.
     Multi(Vec<String>),
     Failed(Arc<WarehouseError>),
+    /// A connector `PUT`/`GET`: the `data` of the answer telling the driver where the files go.
+    Transfer(Arc<serde_json::Value>),
 }
 
 pub struct Entry {
@@ -25,25 +27,30 @@ pub struct Entry {
     pub request_id: Option<String>,
     /// The session's context after the statement (recpipe's extension, for clients).
     pub context: serde_json::Value,
-    finished: Option<Instant>,
 }
 
 #[derive(Default)]
 pub struct Store {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Finished handles, oldest first: what expires next is at the front, so expiring costs
+    /// nothing per statement however many are kept. Locked after `entries`, before `requests`.
+    finished: Mutex<VecDeque<(Instant, String)>>,
     requests: Mutex<HashMap<String, String>>,
     notify: tokio::sync::Notify,
 }
 
 /// Finished statements are kept this long (Snowflake keeps results for a day; the protocol
-/// needs at least the polling window).
+/// needs at least the polling window) ...
 const RETENTION: Duration = Duration::from_secs(3600);
+/// ... and at most this many, the oldest forgotten first, so that a client running small queries
+/// back to back does not grow the server without bound.
+const MAX_FINISHED: usize = 10_000;
 
 impl Store {
     pub fn insert(&self, handle: &str, user: &str, request_id: Option<String>) {
         let now = Instant::now();
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.retain(|_, v| v.finished.is_none_or(|f| now.duration_since(f) < RETENTION));
+        self.expire(&mut e, now);
         e.insert(
             handle.to_string(),
             Entry {
@@ -54,12 +61,33 @@ impl Store {
                 cancel: None,
                 request_id: request_id.clone(),
                 context: serde_json::Value::Null,
-                finished: None,
             },
         );
         if let Some(r) = request_id {
             self.requests.lock().unwrap_or_else(|p| p.into_inner()).insert(r, handle.to_string());
         }
+    }
+
+    /// Forgets finished statements past their retention or beyond the count kept.
+    fn expire(&self, entries: &mut HashMap<String, Entry>, now: Instant) {
+        let mut finished = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((at, _)) = finished.front() {
+            if finished.len() <= MAX_FINISHED && now.duration_since(*at) < RETENTION {
+                break;
+            }
+            let Some((_, handle)) = finished.pop_front() else { break };
+            if let Some(gone) = entries.remove(&handle) {
+                if let Some(r) = gone.request_id {
+                    self.requests.lock().unwrap_or_else(|p| p.into_inner()).remove(&r);
+                }
+            }
+        }
+    }
+
+    /// Queues `handle` for expiry from now (the caller holds `entries`).
+    fn mark_finished(&self, handle: &str) {
+        let now = Instant::now();
+        self.finished.lock().unwrap_or_else(|p| p.into_inner()).push_back((now, handle.to_string()));
     }
 
     pub fn handle_for_request(&self, request_id: &str) -> Option<String> {
@@ -79,7 +107,7 @@ impl Store {
             if matches!(e.state, State::Running) {
                 e.state = state;
                 e.context = context;
-                e.finished = Some(Instant::now());
+                self.mark_finished(handle);
             }
         }
         self.notify.notify_waiters();
@@ -99,7 +127,7 @@ impl Store {
             i.interrupt();
         }
         e.state = State::Failed(Arc::new(err));
-        e.finished = Some(Instant::now());
+        self.mark_finished(handle);
         drop(entries);
         self.notify.notify_waiters();
         true
@@ -125,5 +153,45 @@ impl Store {
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done() -> State {
+        State::Done(Arc::new(QueryResult::status("ok")))
+    }
+
+    #[test]
+    fn finished_statements_beyond_the_count_kept_are_forgotten_oldest_first_with_their_request_ids() {
+        let s = Store::default();
+        for n in 0..MAX_FINISHED + 5 {
+            let h = format!("q{n}");
+            s.insert(&h, "U", Some(format!("r{n}")));
+            s.finish(&h, done(), serde_json::Value::Null);
+        }
+        // Expiry runs on insert: the running statement is kept whatever the count.
+        s.insert("running", "U", Some("r-running".into()));
+        let kept = s.entries.lock().unwrap().len();
+        assert_eq!(kept, MAX_FINISHED + 1);
+        assert!(s.with("q0", |_| ()).is_none() && s.with("q4", |_| ()).is_none());
+        assert!(s.with("q5", |_| ()).is_some() && s.is_running("running"));
+        assert_eq!(s.handle_for_request("r4"), None);
+        assert_eq!(s.handle_for_request("r5").as_deref(), Some("q5"));
+        assert_eq!(s.requests.lock().unwrap().len(), MAX_FINISHED + 1);
+    }
+
+    #[test]
+    fn an_aborted_statement_expires_like_a_finished_one() {
+        let s = Store::default();
+        s.insert("a", "U", None);
+        assert!(s.abort("a", WarehouseError::Invalid("stop".into())));
+        assert_eq!(s.finished.lock().unwrap().len(), 1);
+        // Finishing after the abort changes nothing and is not queued twice.
+        s.finish("a", done(), serde_json::Value::Null);
+        assert_eq!(s.finished.lock().unwrap().len(), 1);
+        assert!(matches!(s.with("a", |e| matches!(e.state, State::Failed(_))), Some(true)));
     }
 }

@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS connector_sessions (master_hash TEXT PRIMARY KEY, use
 -- When tables and views were created (DuckDB keeps no such time), by `DB.SCHEMA.NAME`.
 CREATE TABLE IF NOT EXISTS created (object TEXT PRIMARY KEY, created INTEGER NOT NULL);
 -- Users' properties beyond name, password and default role (`alter user ... set`), by name.
+-- Named stages and file formats (`kind` STAGE or FILE FORMAT), each a JSON record (stage/objects.rs).
+CREATE TABLE IF NOT EXISTS stage_objects (kind TEXT NOT NULL, db TEXT NOT NULL, schema TEXT NOT NULL, name TEXT NOT NULL,
+    record TEXT NOT NULL, PRIMARY KEY (kind, db, schema, name));
+-- Files `COPY INTO` loaded into a table (`DB.SCHEMA.TABLE`), by stage folder, path and MD5:
+-- the same file is not loaded twice unless `FORCE = TRUE`.
+CREATE TABLE IF NOT EXISTS stage_loads (tbl TEXT NOT NULL, storage TEXT NOT NULL, path TEXT NOT NULL, md5 TEXT NOT NULL,
+    loaded INTEGER NOT NULL, PRIMARY KEY (tbl, storage, path, md5));
 CREATE TABLE IF NOT EXISTS user_props (user TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user, name));
 ";
 

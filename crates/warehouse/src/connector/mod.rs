@@ -12,6 +12,7 @@ mod login;
 mod query;
 mod rowset;
 mod sessions;
+mod stage_files;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -105,6 +106,10 @@ pub fn router(state: ConnectorState) -> Router {
         // The drivers ask for `/monitoring/queries//<id>`.
         .route("/monitoring/queries/{*id}", get(query::monitor))
         .route("/telemetry/send", post(login::telemetry))
+        .route(
+            &format!("{}/{{*rest}}", stage_files::ROUTE_BASE),
+            get(stage_files::download).put(stage_files::upload).layer(axum::extract::DefaultBodyLimit::max(stage_files::MAX_FILE_BYTES)),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }

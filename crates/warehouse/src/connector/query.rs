@@ -122,8 +122,8 @@ pub async fn submit(
     let qid = random::uuid();
     st.queries.insert(&qid, &conn.user, q.request_id.clone());
     let async_exec = body.async_exec;
-    let (st2, qid2) = (st.clone(), qid.clone());
-    tokio::task::spawn_blocking(move || run(&st2, &qid2, &conn, body));
+    let (st2, qid2, base) = (st.clone(), qid.clone(), ChunkBase::of(&headers));
+    tokio::task::spawn_blocking(move || run(&st2, &qid2, &conn, body, &base));
     if async_exec {
         return Ok(Json(json!({
             "success": true, "code": "333334", "message": crate::api::ASYNC_MESSAGE,
@@ -136,19 +136,26 @@ pub async fn submit(
 }
 
 /// Runs a request in the connection's session and records the outcome under `qid`.
-fn run(st: &ConnectorState, qid: &str, conn: &ConnSession, body: QueryBody) {
+fn run(st: &ConnectorState, qid: &str, conn: &ConnSession, body: QueryBody, base: &ChunkBase) {
     let mut s = conn.session.lock().unwrap_or_else(|p| p.into_inner());
     st.queries.set_interrupt(qid, Warehouse::interrupt_handle(&s), Warehouse::cancel_handle(&s));
     s.set_arrow_results(true);
-    let (state, type_id) = execute(st, &mut s, &body).unwrap_or_else(|e| (S::Failed(Arc::new(e)), kind::MISC));
+    let (state, type_id) = execute(st, &mut s, &body, qid, base).unwrap_or_else(|e| (S::Failed(Arc::new(e)), kind::MISC));
     if let Err(e) = conn.save_context(&s) {
         eprintln!("connector: recording the context of session {}: {e}", conn.id);
     }
     st.queries.finish(qid, state, context(&s, type_id));
 }
 
-fn execute(st: &ConnectorState, s: &mut Session, body: &QueryBody) -> Result<(S, u32), WarehouseError> {
+fn execute(st: &ConnectorState, s: &mut Session, body: &QueryBody, qid: &str, base: &ChunkBase) -> Result<(S, u32), WarehouseError> {
+    // PUT/GET: read whole (an unquoted `file:///` is no SQL token); the driver moves the bytes.
+    if crate::stage::transfer::is_transfer(&body.sql_text) {
+        s.current_statement = body.sql_text.clone();
+        let t = s.prepare_transfer(&body.sql_text)?;
+        return Ok((S::Transfer(Arc::new(super::stage_files::answer(st, &base.0, &t, qid))), kind::MISC));
+    }
     let mut sts = split(&body.sql_text)?;
+    crate::stage::protect_file_fields(&mut sts);
     if sts.is_empty() {
         return Err(WarehouseError::Syntax("Empty SQL statement.".into()));
     }
@@ -258,6 +265,13 @@ fn found(st: &ConnectorState, qid: &str, user: &str) -> Found {
                 S::Failed(err) => Found::Answer(sql_error(err, Some(qid))),
                 S::Done(r) => Found::Done(Arc::clone(r), e.context.clone()),
                 S::Multi(children) => Found::Multi(children.clone(), e.context.clone()),
+                S::Transfer(data) => {
+                    let mut data = (**data).clone();
+                    for (k, from) in [("finalDatabaseName", "databaseName"), ("finalSchemaName", "schemaName"), ("finalWarehouseName", "warehouseName"), ("finalRoleName", "roleName")] {
+                        data[k] = e.context[from].clone();
+                    }
+                    Found::Answer(json!({ "success": true, "code": null, "message": null, "data": data }))
+                }
             }
         })
         .unwrap_or_else(|| missing())
@@ -406,7 +420,7 @@ pub async fn monitor(State(st): State<ConnectorState>, Connected(conn): Connecte
                 S::Running => ("RUNNING", None),
                 S::Failed(err) if matches!(**err, WarehouseError::Canceled | WarehouseError::Timeout(_)) => ("ABORTED", Some(err)),
                 S::Failed(err) => ("FAILED_WITH_ERROR", Some(err)),
-                S::Done(_) | S::Multi(_) => ("SUCCESS", None),
+                S::Done(_) | S::Multi(_) | S::Transfer(_) => ("SUCCESS", None),
             };
             json!({
                 "id": qid, "status": status, "state": status,

@@ -62,8 +62,11 @@ impl Session {
         } else {
             ""
         };
+        // Snowflake's COLUMNS has columns the engine's lacks; clients select them by name
+        // (SQLAlchemy's reflection): they are there, empty.
+        let extra = if view == "COLUMNS" { r#", CAST(NULL AS VARCHAR) AS "COMMENT", CAST(NULL AS VARCHAR) AS "IDENTITY_ORDERED", CAST(NULL AS VARCHAR) AS "DATA_TYPE_ALIAS""# } else { "" };
         Ok(Some(format!(
-            "(SELECT *{columns} FROM system.information_schema.{} WHERE lower({catalog}) = lower({}) AND ({filter}))",
+            "(SELECT *{columns}{extra} FROM system.information_schema.{} WHERE lower({catalog}) = lower({}) AND ({filter}))",
             view.to_ascii_lowercase(),
             literal(db.as_str())
         )))

@@ -12,6 +12,8 @@ mod show;
 mod tasks;
 mod users;
 
+pub(crate) use show::{like as like_matches, ts as show_ts};
+
 use crate::result::{render_batch, Column, QueryResult};
 use crate::session::Session;
 use crate::sql::ast::Statement;
@@ -24,10 +26,20 @@ impl Session {
     pub fn execute_statement(&mut self, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
         self.current_statement = st.text.clone();
         let query_id = random::uuid();
-        let mut result = match classify(st)? {
-            Classified::Duck(tree) => self.passthrough(*tree, st, &query_id)?,
-            Classified::Own(own) => self.run_own(own)?,
+        let (normalized, show_limit) = crate::client_sql::normalize(st)?;
+        let st = normalized.as_ref().unwrap_or(st);
+        // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
+        let mut result = match (crate::client_sql::answer(st), crate::stage::recognise(&st.toks)?) {
+            (Some(answered), _) => answered,
+            (None, Some(stage)) => self.run_stage(stage)?,
+            (None, None) => match classify(st)? {
+                Classified::Duck(tree) => crate::client_sql::settle(st, self.passthrough(*tree, st, &query_id))?,
+                Classified::Own(own) => self.run_own(own)?,
+            },
         };
+        if let Some(limit) = show_limit {
+            limit.apply(&mut result);
+        }
         result.query_id = query_id;
         Ok(result)
     }
@@ -69,6 +81,13 @@ impl Session {
         }
     }
 
+    /// Refuses unless the current role may insert into table `name` (as an `INSERT` would be).
+    pub(crate) fn require_insert(&self, name: &crate::sql::ObjectName) -> Result<(), WarehouseError> {
+        let mut tree = crate::sql::front::parse_statement(&format!("INSERT INTO {} SELECT 1", name.sql()))?;
+        crate::sql::translate::fold_identifiers(&mut tree);
+        self.check_table_access(&tree).map(|_| ())
+    }
+
     pub(crate) fn apply_use_for_load(&mut self) -> Result<(), WarehouseError> {
         self.apply_use()
     }
@@ -84,6 +103,7 @@ impl Session {
             _ => None,
         };
         if want != self.applied {
+            self.conn.flush_prepared_statement_cache();
             if let Some((d, s)) = &want {
                 self.conn.execute_batch(&format!("USE {}.{}", d.sql(), s.sql()))?;
             }
@@ -172,7 +192,14 @@ impl Session {
             first.as_str(),
             "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
         );
-        let mut stmt = self.conn.prepare(sql)?;
+        // Queries reuse their prepared plan (DuckDB rebinds one whose tables changed since); the
+        // cache is flushed when the session's database or schema changes, since names resolve
+        // against them. Statements with effects are prepared afresh.
+        let mut stmt = if query && matches!(first.as_str(), "SELECT" | "WITH") {
+            Prepared::Cached(self.conn.prepare_cached(sql)?)
+        } else {
+            Prepared::Fresh(self.conn.prepare(sql)?)
+        };
         let mut batches = Vec::new();
         let mut spill = (query && self.arrow_results).then(|| crate::arrow_rows::Collector::new(&self.wh.results_dir(), self.wh.0.result_spill_bytes));
         for b in stmt.query_arrow([])? {
@@ -234,6 +261,31 @@ impl Session {
             }
             _ => QueryResult { query_id: String::new(), columns, rows, arrow: None },
         })
+    }
+}
+
+/// A statement prepared for one run, or taken from the connection's cache of prepared queries.
+enum Prepared<'c> {
+    Cached(duckdb::CachedStatement<'c>),
+    Fresh(duckdb::Statement<'c>),
+}
+
+impl<'c> std::ops::Deref for Prepared<'c> {
+    type Target = duckdb::Statement<'c>;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Fresh(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Prepared<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Fresh(s) => s,
+        }
     }
 }
 

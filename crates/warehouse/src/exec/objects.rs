@@ -214,10 +214,16 @@ impl Session {
         let rows = rows
             .into_iter()
             .map(|(n, t, null)| {
-                vec![Some(n), Some(snowflake_type(&t)), Some("COLUMN".into()), Some(if null { "Y" } else { "N" }.into()), None, Some("N".into()), Some("N".into())]
+                let mut row = vec![Some(n), Some(snowflake_type(&t)), Some("COLUMN".into()), Some(if null { "Y" } else { "N" }.into()), None, Some("N".into()), Some("N".into())];
+                row.extend([None, None, None, None, None]);
+                row
             })
             .collect();
-        Ok(QueryResult::table(&["name", "type", "kind", "null?", "default", "primary key", "unique key"], rows))
+        // Snowflake's twelve columns: clients read `comment` by position (SQLAlchemy's reflection).
+        Ok(QueryResult::table(
+            &["name", "type", "kind", "null?", "default", "primary key", "unique key", "check", "expression", "comment", "policy name", "privacy domain"],
+            rows,
+        ))
     }
 }
 

@@ -7,7 +7,7 @@ use crate::sql::ast::{GrantsOf, ShowKind, ShowScope};
 use crate::sql::{literal, Ident, ObjectName};
 use crate::WarehouseError;
 
-pub(super) fn ts(unix: i64) -> String {
+pub(crate) fn ts(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .map(|t| {
             format!(
@@ -24,7 +24,7 @@ pub(super) fn ts(unix: i64) -> String {
 }
 
 /// Snowflake's `LIKE` for SHOW: case-insensitive, `%` and `_`.
-pub(super) fn like(pattern: &Option<String>, name: &str) -> bool {
+pub(crate) fn like(pattern: &Option<String>, name: &str) -> bool {
     fn m(p: &[char], s: &[char]) -> bool {
         match (p.first(), s.first()) {
             (None, None) => true,

@@ -16,7 +16,7 @@
 use super::ident::ObjectName;
 
 /// Functions recpipe answers itself: table functions and the session's context functions.
-pub const RECPIPE_FUNCTIONS: [&str; 12] = [
+pub const RECPIPE_FUNCTIONS: [&str; 13] = [
     "FLATTEN",
     "GENERATOR",
     "TASK_HISTORY",
@@ -28,6 +28,7 @@ pub const RECPIPE_FUNCTIONS: [&str; 12] = [
     "CURRENT_SCHEMA",
     "CURRENT_STATEMENT",
     "CURRENT_USER",
+    "CURRENT_VERSION",
     "CURRENT_WAREHOUSE",
 ];
 

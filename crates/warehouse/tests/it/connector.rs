@@ -14,7 +14,7 @@ use warehouse::Warehouse;
 
 use crate::support::*;
 
-const PASSWORD: &str = "Tester-pw-1";
+pub(crate) const PASSWORD: &str = "Tester-pw-1";
 
 fn python_ready() -> Result<(), String> {
     match std::process::Command::new("python3").args(["-c", "import snowflake.connector, pandas, pyarrow, cryptography"]).output() {
@@ -33,7 +33,7 @@ fn movielens_dir() -> PathBuf {
 }
 
 /// A server of the connector and SQL API routes; `stop` ends it and its connections.
-struct Server {
+pub(crate) struct Server {
     task: tokio::task::JoinHandle<()>,
     stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -46,7 +46,7 @@ struct ChunkCount {
 }
 
 impl Server {
-    fn start(wh: &Warehouse, listener: TcpListener) -> Server {
+    pub(crate) fn start(wh: &Warehouse, listener: TcpListener) -> Server {
         Server::start_counting(wh, listener, Arc::default())
     }
 
@@ -79,7 +79,7 @@ impl Server {
         Server { task, stop }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.task.await;
     }
@@ -87,7 +87,7 @@ impl Server {
 
 /// The warehouse with user TESTER and MovieLens loaded (ml-latest-small when present, else a
 /// written sample), and the ratings file the script compares against.
-fn setup() -> (Fixture, PathBuf, Option<tempfile::TempDir>) {
+pub(crate) fn setup() -> (Fixture, PathBuf, Option<tempfile::TempDir>) {
     let f = fixture();
     let mut s = f.admin();
     run(&mut s, &format!("create user tester password = '{PASSWORD}' default_role = accountadmin"));

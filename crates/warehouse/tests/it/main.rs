@@ -10,5 +10,6 @@ mod extfn;
 mod load;
 mod retries;
 mod sql_surface;
+mod stages;
 mod support;
 mod tasks;

@@ -48,7 +48,7 @@ fn lab_flow_objects_and_dialect() {
     assert_eq!(r.get(0, "name"), Some("MOVIELENS"));
     let e = fails(&mut s, "select * from no_such_table");
     assert!(e.to_string().contains("NO_SUCH_TABLE"), "{e}");
-    let e = fails(&mut s, "create stage my_stage");
+    let e = fails(&mut s, "create stage my_stage url = 's3://bucket/path'");
     assert!(matches!(e, WarehouseError::Unsupported(_)), "{e}");
 }
 
