@@ -30,6 +30,9 @@ pub struct Session {
     pub(crate) cancel: Arc<crate::extfn::Cancel>,
     /// Temporary stages and file formats (their files go when the session ends).
     pub(crate) stage_objects: crate::stage::TempObjects,
+    /// The engine's built-in views its search path reaches by bare name, lower-cased: fixed for
+    /// the engine's build (extensions cannot be loaded), so read once per session.
+    pub(crate) internal_views: std::cell::OnceCell<std::collections::HashSet<String>>,
 }
 
 impl Warehouse {
@@ -86,6 +89,7 @@ impl Warehouse {
             arrow_results: false,
             cancel: Arc::default(),
             stage_objects: Default::default(),
+            internal_views: Default::default(),
         })
     }
 

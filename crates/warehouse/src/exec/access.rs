@@ -264,12 +264,17 @@ impl Session {
         }
         // The engine's own catalog views and files: no role reads them, however named.
         for (name, _) in refs.iter().filter(|(_, need)| matches!(need, Need::Privilege("SELECT") | Need::Shadowed | Need::Any)) {
+            // Only a name that could reach the engine's internals needs resolving here: a table
+            // or view of that name is the user's own and is checked below like any other.
+            if !self.reaches_engine_internals(name)? {
+                continue;
+            }
             let qualified = name.qualify(self.database.as_ref(), self.schema.as_ref());
             let resolved = match &qualified {
                 Ok((d, s, n)) => self.resolve_table(d, s, n)?.is_some(),
                 Err(_) => false,
             };
-            if !resolved && self.reaches_engine_internals(name)? {
+            if !resolved {
                 let shown = qualified.map_or_else(|_| name.to_string(), |(d, s, n)| format!("{d}.{s}.{n}"));
                 return Err(WarehouseError::not_found("Object", shown));
             }

@@ -87,9 +87,12 @@ impl Session {
             return Ok(true);
         }
         // The engine finds these by their bare name (its search path holds both schemas).
-        let mut st = self.conn.prepare_cached("SELECT count(*) FROM duckdb_views() WHERE internal AND schema_name IN ('main', 'pg_catalog') AND lower(view_name) = lower(?1)")?;
-        let n: i64 = st.query_row([name.last().as_str()], |r| r.get(0))?;
-        Ok(n > 0)
+        if self.internal_views.get().is_none() {
+            let mut st = self.conn.prepare("SELECT DISTINCT lower(view_name) FROM duckdb_views() WHERE internal AND schema_name IN ('main', 'pg_catalog')")?;
+            let names = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<std::collections::HashSet<_>, _>>()?;
+            let _ = self.internal_views.set(names);
+        }
+        Ok(self.internal_views.get().is_some_and(|v| v.contains(&name.last().as_str().to_lowercase())))
     }
 
     /// The tables and views of database `db` the current role may see: (schema, name).
