@@ -96,10 +96,16 @@ pub(crate) fn setup() -> (Fixture, PathBuf, Option<tempfile::TempDir>) {
         (movielens_dir(), None)
     } else {
         let t = tempfile::tempdir().unwrap();
-        std::fs::write(t.path().join("movies.csv"), "movieId,title,genres\n1,Toy Story (1995),Animation\n2,\"Jumanji, The (1995)\",Adventure\n").unwrap();
+        // 50 movies (one title with a comma, quoted) and 100 users who each rated all of them once,
+        // so that ordering by (user, movie) is total.
+        let mut movies = String::from("movieId,title,genres\n1,Toy Story (1995),Animation\n2,\"Jumanji, The (1995)\",Adventure\n");
+        for m in 3..=50 {
+            movies.push_str(&format!("{m},Movie {m} ({}),Drama|Comedy\n", 1950 + m));
+        }
+        std::fs::write(t.path().join("movies.csv"), movies).unwrap();
         let mut ratings = String::from("userId,movieId,rating,timestamp\n");
         for i in 0..5000 {
-            ratings.push_str(&format!("{},{},{},{}\n", i % 97 + 1, i % 2 + 1, (i % 10) as f64 / 2.0 + 0.5, 964_982_703 + i * 37));
+            ratings.push_str(&format!("{},{},{},{}\n", i / 50 + 1, i % 50 + 1, (i % 10) as f64 / 2.0 + 0.5, 964_982_703 + i * 37));
         }
         std::fs::write(t.path().join("ratings.csv"), ratings).unwrap();
         (t.path().to_path_buf(), Some(t))
