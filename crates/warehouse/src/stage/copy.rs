@@ -12,7 +12,7 @@ use crate::sql::lexer::{Tok, Token};
 use crate::sql::{literal, quote, split, ObjectName};
 use crate::WarehouseError;
 
-use super::objects::FILE_FORMAT;
+use super::objects::{Access, FILE_FORMAT};
 use super::syntax::{opt, options, render, stage_ref_at, OptValue, StageRef};
 use super::word;
 
@@ -146,10 +146,10 @@ pub(crate) fn infer_schema_call(toks: &[Token]) -> Option<(String, Option<String
 
 /// How the files of a COPY are read.
 #[derive(Debug, Clone)]
-struct Format {
-    parquet: bool,
+pub(super) struct Format {
+    pub(super) parquet: bool,
     delimiter: String,
-    skip_header: u64,
+    pub(super) skip_header: u64,
     quote: Option<String>,
     null_if: Vec<String>,
 }
@@ -210,10 +210,10 @@ struct LoadPlan<'a> {
     by_name: bool,
 }
 
-const LINE: &str = "__RECPIPE_LINE";
+pub(super) const LINE: &str = "__RECPIPE_LINE";
 
 /// Nothing in a COPY is stored by name from the user: temporary tables are named here.
-fn temp_name(what: &str) -> String {
+pub(super) fn temp_name(what: &str) -> String {
     format!("__RECPIPE_{what}_{}", crate::random::hex_id(8).to_uppercase())
 }
 
@@ -256,7 +256,7 @@ fn not_recognized(duck: &str, value: &str) -> String {
 impl Session {
     /// The format a COPY reads with: its own `FILE_FORMAT = (...)` or `FORMAT_NAME`, else the
     /// stage's, else CSV.
-    fn copy_format(&self, opts: &[(String, OptValue)], stage_format: &[(String, OptValue)]) -> Result<Format, WarehouseError> {
+    pub(super) fn copy_format(&self, opts: &[(String, OptValue)], stage_format: &[(String, OptValue)]) -> Result<Format, WarehouseError> {
         let own = match opt(opts, "FILE_FORMAT") {
             Some(OptValue::Group(g)) => g.clone(),
             Some(OptValue::Text(name)) => self.named_format(name)?,
@@ -286,7 +286,7 @@ impl Session {
         })
     }
 
-    fn named_format(&self, name: &str) -> Result<Vec<(String, OptValue)>, WarehouseError> {
+    pub(super) fn named_format(&self, name: &str) -> Result<Vec<(String, OptValue)>, WarehouseError> {
         let name = ObjectName::parse(name)?;
         Ok(self.usable_object(FILE_FORMAT, &name)?.options)
     }
@@ -312,14 +312,14 @@ impl Session {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn temp_columns(&self, temp: &str) -> Result<Vec<(String, String)>, WarehouseError> {
+    pub(super) fn temp_columns(&self, temp: &str) -> Result<Vec<(String, String)>, WarehouseError> {
         let mut st = self.conn.prepare("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = ?1 ORDER BY column_index")?;
         let rows = st.query_map([temp], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Reads one staged file into temporary table `temp` (CSV as text, with its line numbers).
-    fn read_into_temp(&mut self, path: &std::path::Path, format: &Format, temp: &str) -> Result<(), WarehouseError> {
+    pub(super) fn read_into_temp(&mut self, path: &std::path::Path, format: &Format, temp: &str) -> Result<(), WarehouseError> {
         let p = literal(&path.to_string_lossy());
         let sql = if format.parquet {
             format!("CREATE TEMPORARY TABLE {} AS SELECT * FROM read_parquet({p})", quote(temp))
@@ -349,7 +349,7 @@ impl Session {
     /// `COPY INTO <table> FROM @stage ...`.
     pub(crate) fn copy_into_table(&mut self, l: Load) -> Result<QueryResult, WarehouseError> {
         let (name, db, schema, table) = self.target_of(&l.target)?;
-        let stage = self.resolve_stage(&StageRef::parse(&l.source)?)?;
+        let stage = self.resolve_stage(&StageRef::parse(&l.source)?, Access::Read)?;
         let format = self.copy_format(&l.options, &stage.format)?;
         let on_error = on_error(&l.options)?;
         let purge = opt(&l.options, "PURGE").is_some_and(OptValue::truthy);
@@ -625,7 +625,7 @@ impl Session {
     /// [SINGLE = TRUE] [OVERWRITE = TRUE]`.
     pub(crate) fn copy_into_stage(&mut self, u: Unload) -> Result<QueryResult, WarehouseError> {
         let at = StageRef::parse(&u.location)?;
-        let stage = self.resolve_stage(&at)?;
+        let stage = self.resolve_stage(&at, Access::Write)?;
         let format = match opt(&u.options, "FILE_FORMAT") {
             Some(OptValue::Group(g)) => g.clone(),
             Some(OptValue::Text(n)) => self.named_format(n)?,
@@ -696,31 +696,57 @@ impl Session {
         out
     }
 
-    /// `INFER_SCHEMA` over a stage's Parquet files: COLUMN_NAME, TYPE, NULLABLE, EXPRESSION,
-    /// FILENAMES, ORDER_ID.
+    /// `INFER_SCHEMA` over a stage's Parquet or CSV files (CSV column names from the header
+    /// line when the format has `PARSE_HEADER = TRUE`, else `c1`, `c2`, ...): COLUMN_NAME, TYPE,
+    /// NULLABLE, EXPRESSION, FILENAMES, ORDER_ID.
     pub(crate) fn infer_schema(&mut self, location: &str, format: Option<&str>) -> Result<QueryResult, WarehouseError> {
-        if let Some(f) = format {
-            let opts = self.named_format(f)?;
-            let ty = opt(&opts, "TYPE").and_then(|v| v.text()).unwrap_or("CSV").to_uppercase();
-            if ty != "PARQUET" {
-                return Err(WarehouseError::Unsupported(format!("INFER_SCHEMA over {ty} files (recpipe infers Parquet)")));
-            }
+        let stage = self.resolve_stage(&StageRef::parse(location)?, Access::Read)?;
+        // Without a named format: the stage's own, else Parquet.
+        let (opts, default_type) = match format {
+            Some(f) => (self.named_format(f)?, "CSV"),
+            None => (stage.format.clone(), "PARQUET"),
+        };
+        let text = |k: &str| opt(&opts, k).and_then(|v| v.text()).map(str::to_string);
+        let ty = text("TYPE").unwrap_or_else(|| default_type.into()).to_uppercase();
+        if ty != "PARQUET" && ty != "CSV" {
+            return Err(WarehouseError::Unsupported(format!("INFER_SCHEMA over {ty} files (recpipe infers Parquet and CSV)")));
         }
-        let stage = self.resolve_stage(&StageRef::parse(location)?)?;
         let files = self.matching_files(&stage, None)?;
         if files.is_empty() {
             return Err(WarehouseError::Execution(format!("Cannot infer schema: no files found at {location}")));
         }
         let paths: Vec<String> = files.iter().map(|f| stage.dir.file(&f.path).map(|p| literal(&p.to_string_lossy()))).collect::<Result<_, _>>()?;
         let names = files.iter().map(|f| format!("{}{}", stage.shown_prefix, f.path)).collect::<Vec<_>>().join(", ");
-        let mut st = self.conn.prepare(&format!("DESCRIBE SELECT * FROM read_parquet([{}], union_by_name = true)", paths.join(", ")))?;
-        let cols: Vec<(String, String, String)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default())))?.collect::<Result<_, _>>()?;
+        let csv = ty == "CSV";
+        let reader = if csv {
+            let header = opt(&opts, "PARSE_HEADER").is_some_and(OptValue::truthy);
+            let f = self.copy_format(&[], &opts)?;
+            let quote_opt = f.quote.as_ref().map(|q| format!(", quote = {}, escape = {}", literal(q), literal(q))).unwrap_or_default();
+            let nulls: Vec<String> = f.null_if.iter().map(|n| literal(n)).chain(["''".to_string()]).collect();
+            format!(
+                "read_csv([{}], header = {header}, skip = {}, delim = {}, auto_detect = true, union_by_name = true, nullstr = [{}]{quote_opt})",
+                paths.join(", "),
+                f.skip_header,
+                literal(&f.delimiter),
+                nulls.join(", ")
+            )
+        } else {
+            format!("read_parquet([{}], union_by_name = true)", paths.join(", "))
+        };
+        let header = csv && opt(&opts, "PARSE_HEADER").is_some_and(OptValue::truthy);
+        let mut st = self.conn.prepare(&format!("DESCRIBE SELECT * FROM {reader}"))?;
+        let cols: Vec<(String, String)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
         let rows = cols
             .into_iter()
             .enumerate()
-            .map(|(i, (name, duck, _))| {
+            .map(|(i, (name, duck))| {
                 let ty = snowflake_type_of(&duck);
-                vec![Some(name.clone()), Some(ty.clone()), Some("true".into()), Some(format!("$1:{}::{ty}", quote(&name))), Some(names.clone()), Some(i.to_string())]
+                let (name, expression) = match (csv, header) {
+                    (false, _) => (name.clone(), format!("$1:{}::{ty}", quote(&name))),
+                    (true, true) => (name, format!("${}::{ty}", i + 1)),
+                    (true, false) => (format!("c{}", i + 1), format!("${}::{ty}", i + 1)),
+                };
+                vec![Some(name), Some(ty), Some("true".into()), Some(expression), Some(names.clone()), Some(i.to_string())]
             })
             .collect();
         let mut out = QueryResult::table(&["COLUMN_NAME", "TYPE", "NULLABLE", "EXPRESSION", "FILENAMES", "ORDER_ID"], rows);
@@ -732,7 +758,7 @@ impl Session {
 
 /// The select items of a COPY transform over the temporary table: `$1:name` (Parquet) becomes
 /// the file's column `name`, `$n` (CSV) its n-th field.
-fn transform_items(items: &[Token], file_cols: &[(String, String)]) -> Result<Vec<Token>, WarehouseError> {
+pub(super) fn transform_items(items: &[Token], file_cols: &[(String, String)]) -> Result<Vec<Token>, WarehouseError> {
     let mut out = Vec::with_capacity(items.len());
     let mut i = 0;
     while i < items.len() {

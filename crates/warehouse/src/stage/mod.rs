@@ -1,7 +1,8 @@
 //! Internal stages: named stages (`create [temporary] stage`), the user's stage `@~` and table
 //! stages `@%t`; file formats; `LIST`, `REMOVE`, `COPY INTO <table>` (CSV and Parquet, with
-//! `ON_ERROR`), `COPY INTO @stage` (unloading) and `INFER_SCHEMA`; and the server side of `PUT`
-//! and `GET`, whose bytes the drivers move themselves over HTTP ([`transfer`]).
+//! `ON_ERROR`), `COPY INTO @stage` (unloading), `INFER_SCHEMA`, queries over staged files
+//! ([`query`]) and privileges on stages and file formats ([`grants`]); and the server side of
+//! `PUT` and `GET`, whose bytes the drivers move themselves over HTTP ([`transfer`]).
 //!
 //! Statements are recognised here from their tokens, apart from the SQL front end, and reach
 //! DuckDB only as SQL this module writes: names quoted, file paths recpipe made. A stage's files
@@ -9,7 +10,9 @@
 
 mod copy;
 mod files;
+mod grants;
 mod objects;
+mod query;
 mod syntax;
 pub mod transfer;
 
@@ -21,7 +24,7 @@ use crate::WarehouseError;
 
 pub use files::{StageDir, StageFile};
 pub(crate) use objects::TempObjects;
-use objects::{FILE_FORMAT, STAGE};
+use objects::{Access, FILE_FORMAT, STAGE};
 #[cfg(test)]
 pub(crate) use syntax::render;
 pub(crate) use syntax::resolve_identifier_calls;
@@ -37,6 +40,9 @@ pub(crate) enum StageStatement {
     Load(copy::Load),
     Unload(copy::Unload),
     InferSchema { location: String, format: Option<String> },
+    Grant(grants::StageGrant),
+    ShowGrantsOn { kind: &'static str, name: ObjectName },
+    Query(query::StagedQuery),
     /// `PUT`/`GET`: only the drivers can move the files.
     Transfer,
 }
@@ -127,6 +133,14 @@ pub(crate) fn recognise(toks: &[Token]) -> Result<Option<StageStatement>, Wareho
             let (name, if_exists) = name_at(toks, &mut i)?;
             StageStatement::Drop { kind, name, if_exists }
         }
+        "GRANT" | "REVOKE" => match grants::grant(toks)? {
+            Some(g) => StageStatement::Grant(g),
+            None => return Ok(None),
+        },
+        "SHOW" if word(toks, 1) == "GRANTS" => match grants::show_grants_on(toks)? {
+            Some((kind, name)) => StageStatement::ShowGrantsOn { kind, name },
+            None => return Ok(None),
+        },
         "SHOW" => match (word(toks, 1).as_str(), word(toks, 2).as_str(), word(toks, 3).as_str()) {
             ("STAGES", ..) => StageStatement::Show { kind: STAGE, like: like_at(toks, 2) },
             ("FILE", "FORMATS", _) => StageStatement::Show { kind: FILE_FORMAT, like: like_at(toks, 3) },
@@ -147,18 +161,21 @@ pub(crate) fn recognise(toks: &[Token]) -> Result<Option<StageStatement>, Wareho
             copy::Copy::Load(l) => StageStatement::Load(l),
             copy::Copy::Unload(u) => StageStatement::Unload(u),
         },
-        "SELECT" => match copy::infer_schema_call(toks) {
-            Some((location, format)) => StageStatement::InferSchema { location, format },
-            None => return Ok(None),
+        "SELECT" | "WITH" => match (copy::infer_schema_call(toks), query::staged_query(toks)?) {
+            (Some((location, format)), _) => StageStatement::InferSchema { location, format },
+            (None, Some(q)) => StageStatement::Query(q),
+            (None, None) => return Ok(None),
         },
         _ => return Ok(None),
     }))
 }
 
-/// In `COPY INTO`, `$1` names a field of the staged file, not a bound value: such markers are
-/// kept out of binding (the drivers bind `COPY INTO IDENTIFIER(?) ... ON_ERROR = ?`).
+/// In `COPY INTO` and a query over staged files, `$1` names a field of the staged file, not a
+/// bound value: such markers are kept out of binding (the drivers bind `COPY INTO
+/// IDENTIFIER(?) ... ON_ERROR = ?`).
 pub(crate) fn protect_file_fields(sts: &mut [SourceStatement]) {
-    for st in sts.iter_mut().filter(|st| word(&st.toks, 0) == "COPY" && word(&st.toks, 1) == "INTO") {
+    let reads_files = |st: &SourceStatement| (word(&st.toks, 0) == "COPY" && word(&st.toks, 1) == "INTO") || query::reads_stage(&st.toks);
+    for st in sts.iter_mut().filter(|st| reads_files(st)) {
         for t in &mut st.toks {
             if let Tok::Bind(b) = &t.tok {
                 if b.starts_with('$') {
@@ -193,6 +210,9 @@ impl Session {
             StageStatement::Load(l) => self.copy_into_table(l),
             StageStatement::Unload(u) => self.copy_into_stage(u),
             StageStatement::InferSchema { location, format } => self.infer_schema(&location, format.as_deref()),
+            StageStatement::Grant(g) => self.grant_on_stage(g),
+            StageStatement::ShowGrantsOn { kind, name } => self.show_grants_on_stage(kind, &name),
+            StageStatement::Query(q) => self.query_staged(q),
             StageStatement::Transfer => Err(WarehouseError::Unsupported(
                 "PUT and GET move files between the client and a stage: run them through a Snowflake driver (the Python connector, JDBC, the Snowflake CLI)".into(),
             )),
@@ -220,7 +240,7 @@ impl Session {
     }
 
     fn list_stage(&mut self, at: &StageRef, pattern: Option<&str>) -> Result<QueryResult, WarehouseError> {
-        let r = self.resolve_stage(at)?;
+        let r = self.resolve_stage(at, Access::Read)?;
         let mut rows = Vec::new();
         for f in self.matching_files(&r, pattern)? {
             let bytes = r.dir.read(&f.path)?.unwrap_or_default();
@@ -237,7 +257,7 @@ impl Session {
     }
 
     fn remove_from_stage(&mut self, at: &StageRef, pattern: Option<&str>) -> Result<QueryResult, WarehouseError> {
-        let r = self.resolve_stage(at)?;
+        let r = self.resolve_stage(at, Access::Write)?;
         let mut rows = Vec::new();
         for f in self.matching_files(&r, pattern)? {
             r.dir.remove(&f.path)?;

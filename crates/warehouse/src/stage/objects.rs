@@ -39,6 +39,11 @@ impl StageObject {
     pub fn key(&self) -> String {
         format!("{}.{}.{}", self.db, self.schema, self.name)
     }
+
+    /// An external stage's `URL = '...'`.
+    pub fn external(&self) -> Option<&str> {
+        super::syntax::opt(&self.options, "URL").and_then(|v| v.text())
+    }
 }
 
 /// A session's temporary stages and file formats; dropping it removes their files.
@@ -54,6 +59,15 @@ impl Drop for TempObjects {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// What a statement does with a stage's files, and so the privilege it needs: `LIST`, `GET`,
+/// `COPY INTO <table>`, `SELECT ... FROM @stage` and `INFER_SCHEMA` read; `PUT`, `REMOVE` and
+/// `COPY INTO @stage` write.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Access {
+    Read,
+    Write,
 }
 
 /// A stage reference resolved to its folder and what `LIST` shows before each path.
@@ -117,21 +131,37 @@ impl Session {
         })
     }
 
-    /// Whether the current role may use (or drop) `o`: its owner, a system role, or the owner of its database.
-    fn may_use(&self, o: &StageObject) -> Result<bool, WarehouseError> {
+    /// Whether the current role owns `o` (or may act as its owner): the owner role, a system
+    /// role, or the owner of its database. Only an owner drops or replaces it.
+    fn owns(&self, o: &StageObject) -> Result<bool, WarehouseError> {
         let roles = self.effective_roles()?;
         if roles.contains(&o.owner) || roles.contains(ACCOUNTADMIN) || roles.contains(SYSADMIN) {
             return Ok(true);
         }
-        if self.wh.catalog().databases()?.into_iter().any(|d| d.0 == o.db && roles.contains(&d.2)) {
-            return Ok(true);
-        }
-        let privilege = if o.kind == STAGE { "READ" } else { "USAGE" };
-        let kind = if o.kind == STAGE { "STAGE" } else { "FILE_FORMAT" };
-        self.wh.catalog().has_privilege(&roles, privilege, kind, &o.key())
+        Ok(self.wh.catalog().databases()?.into_iter().any(|d| d.0 == o.db && roles.contains(&d.2)))
     }
 
-    /// A stage or file format the current role may use, or "does not exist or not authorized".
+    /// Whether the current role holds `privilege` on `o` (or owns it).
+    fn holds(&self, o: &StageObject, privilege: &str) -> Result<bool, WarehouseError> {
+        if self.owns(o)? {
+            return Ok(true);
+        }
+        let kind = if o.kind == STAGE { "STAGE" } else { "FILE_FORMAT" };
+        self.wh.catalog().has_privilege(&self.effective_roles()?, privilege, kind, &o.key())
+    }
+
+    /// Whether the current role may see `o` at all: it owns it or holds any privilege on it.
+    fn may_see(&self, o: &StageObject) -> Result<bool, WarehouseError> {
+        let privileges: &[&str] = if o.kind == STAGE { &["USAGE", "READ", "WRITE"] } else { &["USAGE"] };
+        for p in privileges {
+            if self.holds(o, p)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A stage or file format the current role may see, or "does not exist or not authorized".
     pub(crate) fn usable_object(&self, kind: &str, name: &ObjectName) -> Result<StageObject, WarehouseError> {
         let shown = if kind == STAGE { "Stage" } else { "File format" };
         let missing = || -> Result<WarehouseError, WarehouseError> {
@@ -139,9 +169,25 @@ impl Session {
             Ok(WarehouseError::not_found(shown, format!("{db}.{schema}.{n}")))
         };
         match self.find_object(kind, name)? {
-            Some(o) if self.may_use(&o)? => Ok(o),
+            Some(o) if self.may_see(&o)? => Ok(o),
             _ => Err(missing()?),
         }
+    }
+
+    /// A named stage the current role may read or write: a role with no privilege on it is told
+    /// it does not exist (002003), one with another privilege that it may not (003001).
+    /// Internal stages take READ and WRITE; external ones USAGE for both.
+    pub(crate) fn stage_for(&self, name: &ObjectName, access: Access) -> Result<StageObject, WarehouseError> {
+        let o = self.usable_object(STAGE, name)?;
+        let privilege = match (o.external().is_some(), access) {
+            (true, _) => "USAGE",
+            (false, Access::Read) => "READ",
+            (false, Access::Write) => "WRITE",
+        };
+        if !self.holds(&o, privilege)? {
+            return Err(WarehouseError::Insufficient { kind: "stage", name: o.key() });
+        }
+        Ok(o)
     }
 
     /// `CREATE [OR REPLACE] [TEMPORARY] STAGE|FILE FORMAT [IF NOT EXISTS] name options`.
@@ -163,7 +209,7 @@ impl Session {
             if !replace {
                 return Err(WarehouseError::AlreadyExists(n));
             }
-            if !self.may_use(&old)? {
+            if !self.owns(&old)? {
                 return Err(WarehouseError::Insufficient { kind: if kind == STAGE { "stage" } else { "file format" }, name: old.key() });
             }
             self.forget_object(&old)?;
@@ -215,6 +261,8 @@ impl Session {
                 Ok(())
             })?;
         }
+        let kind = if o.kind == STAGE { "STAGE" } else { "FILE_FORMAT" };
+        self.wh.catalog().forget_object(kind, &o.key())?;
         if !o.id.is_empty() {
             StageDir::open(&self.wh, &o.id)?.remove_all();
         }
@@ -224,7 +272,8 @@ impl Session {
     pub(crate) fn drop_object(&mut self, kind: &str, name: &ObjectName, if_exists: bool) -> Result<String, WarehouseError> {
         let found = self.find_object(kind, name)?;
         let o = match found {
-            Some(o) if self.may_use(&o)? => o,
+            Some(o) if self.owns(&o)? => o,
+            Some(o) if self.may_see(&o)? => return Err(WarehouseError::Insufficient { kind: if kind == STAGE { "stage" } else { "file format" }, name: o.key() }),
             _ if if_exists => return Ok(format!("Drop statement executed successfully ({} already dropped).", name.last())),
             _ => return Err(self.usable_object(kind, name).err().unwrap_or_else(|| WarehouseError::not_found("Stage", name.to_string()))),
         };
@@ -246,7 +295,7 @@ impl Session {
         all.extend(self.stage_objects.objects.values().filter(|o| o.kind == kind).cloned());
         let mut out = Vec::new();
         for o in all {
-            if self.may_use(&o)? {
+            if self.may_see(&o)? {
                 out.push(o);
             }
         }
@@ -269,8 +318,8 @@ impl Session {
         Err(WarehouseError::Insufficient { kind: "schema", name: key })
     }
 
-    /// Resolves a stage reference to its folder, checking the current role may use it.
-    pub(crate) fn resolve_stage(&mut self, r: &StageRef) -> Result<Resolved, WarehouseError> {
+    /// Resolves a stage reference to its folder, checking the current role may read or write it.
+    pub(crate) fn resolve_stage(&mut self, r: &StageRef, access: Access) -> Result<Resolved, WarehouseError> {
         match &r.kind {
             StageKind::User => {
                 let storage = format!("user{}", hex::encode(self.user.as_bytes()));
@@ -286,7 +335,7 @@ impl Session {
                 Ok(Resolved { dir: StageDir::open(&self.wh, &storage)?, storage, shown_prefix: String::new(), path: r.path.clone(), format: Vec::new() })
             }
             StageKind::Named(name) => {
-                let o = self.usable_object(STAGE, name)?;
+                let o = self.stage_for(name, access)?;
                 let format = match super::syntax::opt(&o.options, "FILE_FORMAT") {
                     Some(OptValue::Group(g)) => g.clone(),
                     _ => Vec::new(),

@@ -7,6 +7,7 @@ use crate::session::Session;
 use crate::sql::lexer::{lex, Tok};
 use crate::WarehouseError;
 
+use super::objects::Access;
 use super::syntax::{opt, options, StageRef};
 
 /// What a driver is told to do for a `PUT` or `GET`.
@@ -80,7 +81,7 @@ impl Session {
         let (uri, at) = if upload { (first, second) } else { (second, first) };
         let local = local_path(&uri)?;
         let r = StageRef::parse(&at)?;
-        let stage = self.resolve_stage(&r)?;
+        let stage = self.resolve_stage(&r, if upload { Access::Write } else { Access::Read })?;
         let opts = options(&lex(rest)?)?;
         let flag = |k: &str, default: bool| opt(&opts, k).and_then(|v| v.text()).map_or(default, |v| v.eq_ignore_ascii_case("TRUE"));
         let parallel = opt(&opts, "PARALLEL").and_then(|v| v.text()).and_then(|v| v.parse().ok()).unwrap_or(4);
