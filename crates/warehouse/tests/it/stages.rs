@@ -60,6 +60,15 @@ async fn python_connector_puts_lists_copies_removes_and_gets_stage_files() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_connector_queries_staged_files_and_is_held_to_stage_grants() {
+    if let Some(why) = clients_missing("snowflake.connector, pandas, pyarrow") {
+        println!("SKIPPED python_connector_queries_staged_files_and_is_held_to_stage_grants because snowflake-connector-python[pandas] is missing: {why}");
+        return;
+    }
+    checks(&["query_stage", "stage_grants"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_pandas_round_trips_100k_rows_through_put_and_copy() {
     if let Some(why) = clients_missing("snowflake.connector, pandas, pyarrow, numpy") {
         println!("SKIPPED write_pandas_round_trips_100k_rows_through_put_and_copy because snowflake-connector-python[pandas] is missing: {why}");

@@ -212,6 +212,88 @@ def check_sqlalchemy():
     eq(pd.read_sql("select count(*) as n from sa_written", engine)["n"][0], 4, "append")
 
 
+def check_query_stage():
+    conn = connect()
+    cur = conn.cursor()
+    cur.execute("create or replace file format csv_skip type = csv skip_header = 1 field_optionally_enclosed_by = '\"'")
+    cur.execute("create or replace file format csv_parse type = csv parse_header = true field_optionally_enclosed_by = '\"'")
+    cur.execute("create or replace file format pq type = parquet")
+    cur.execute("create or replace temporary stage q_stage")
+    with tempfile.TemporaryDirectory() as d:
+        a = write(d, "a.csv", 'id,name,score\n1,Ada,1.5\n2,"Lovelace, A.",2.5\n')
+        b = write(d, "b.csv", "id,name,score\n3,Grace,\n")
+        cur.execute(f"put file://{a} @q_stage/in/")
+        cur.execute(f"put file://{b} @q_stage/in/ auto_compress = false")
+    rows = cur.execute("select $1, $2, $3 from @q_stage/in/ (file_format => 'csv_skip') order by $1").fetchall()
+    eq(rows, [("1", "Ada", "1.5"), ("2", "Lovelace, A.", "2.5"), ("3", "Grace", None)], "staged csv fields")
+    eq([d[0] for d in cur.description], ["$1", "$2", "$3"], "field names")
+    rows = cur.execute("select metadata$filename, metadata$file_row_number, $2 from @q_stage "
+                       "(file_format => 'csv_skip', pattern => '.*b[.]csv')").fetchall()
+    eq(rows, [("in/b.csv", 1, "Grace")], "metadata columns")
+    rows = cur.execute("select m.movieid, s.$2 from movies m join @q_stage/in/ (file_format => csv_skip) s "
+                       "on m.movieid = s.$1::int order by m.movieid").fetchall()
+    eq(rows, [(1, "Ada"), (2, "Lovelace, A."), (3, "Grace")], "joined with a table")
+    rows = cur.execute("select * from table(infer_schema(location => '@q_stage/in/a.csv.gz', file_format => 'csv_parse'))").fetchall()
+    eq([d[0] for d in cur.description], ["COLUMN_NAME", "TYPE", "NULLABLE", "EXPRESSION", "FILENAMES", "ORDER_ID"], "infer_schema columns")
+    eq([(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows],
+       [("id", "NUMBER(38, 0)", True, "$1::NUMBER(38, 0)", "q_stage/in/a.csv.gz", 0),
+        ("name", "TEXT", True, "$2::TEXT", "q_stage/in/a.csv.gz", 1),
+        ("score", "REAL", True, "$3::REAL", "q_stage/in/a.csv.gz", 2)], "infer_schema over csv")
+    cur.execute("copy into @q_stage/pq/ from (select movieid, title from movies order by movieid limit 3) file_format = (type = parquet)")
+    want = cur.execute("select movieid, title from movies order by movieid limit 3").fetchall()
+    rows = cur.execute("select $1:MOVIEID::int, $1:TITLE::varchar from @q_stage/pq/ (file_format => 'pq') order by 1").fetchall()
+    eq(rows, want, "staged parquet")
+    try:
+        cur.execute("select $1 from @no_such_stage")
+        raise AssertionError("a missing stage was queried")
+    except ProgrammingError as e:
+        eq(e.errno, 2003, "missing stage errno")
+    conn.close()
+
+
+def check_stage_grants():
+    admin = connect()
+    cur = admin.cursor()
+    cur.execute("create role stage_reader")
+    cur.execute("create user stage_user password = 'Stage-user-pw-1' default_role = stage_reader")
+    cur.execute("grant role stage_reader to user stage_user")
+    cur.execute("create or replace stage g_stage")
+    with tempfile.TemporaryDirectory() as d:
+        a = write(d, "a.csv", "1,one\n2,two\n")
+        cur.execute(f"put file://{a} @g_stage auto_compress = false")
+        user = connect(user="stage_user", password="Stage-user-pw-1")
+        ucur = user.cursor()
+
+        def refused(sql, errno):
+            try:
+                ucur.execute(sql)
+                raise AssertionError(f"{sql} was admitted")
+            except ProgrammingError as e:
+                eq(e.errno, errno, f"{sql} errno")
+
+        put = f"put file://{a} @g_stage/up/ auto_compress = false"
+        os.makedirs(os.path.join(d, "got"))
+        get = f"get @g_stage file://{d}/got/"
+        for sql in ["list @g_stage", "select $1 from @g_stage", get, put, "remove @g_stage"]:
+            refused(sql, 2003)
+        cur.execute("grant read on stage g_stage to role stage_reader")
+        eq([r[0] for r in ucur.execute("list @g_stage").fetchall()], ["g_stage/a.csv"], "list with READ")
+        eq(ucur.execute("select $2 from @g_stage order by $1").fetchall(), [("one",), ("two",)], "select with READ")
+        eq([r[2] for r in ucur.execute(get).fetchall()], ["DOWNLOADED"], "get with READ")
+        for sql in [put, "remove @g_stage"]:
+            refused(sql, 3001)
+        cur.execute("grant write on stage g_stage to role stage_reader")
+        eq([r[6] for r in ucur.execute(put).fetchall()], ["UPLOADED"], "put with WRITE")
+        eq(len(ucur.execute("remove @g_stage/up/").fetchall()), 1, "remove with WRITE")
+        shown = cur.execute("show grants on stage g_stage").fetchall()
+        eq(sorted((r[1], r[5]) for r in shown if r[1] != "OWNERSHIP"), [("READ", "STAGE_READER"), ("WRITE", "STAGE_READER")], "show grants")
+        cur.execute("revoke read on stage g_stage from role stage_reader")
+        refused("list @g_stage", 2003)
+        user.close()
+    cur.execute("drop stage g_stage")
+    admin.close()
+
+
 if __name__ == "__main__":
     name = sys.argv[1]
     globals()[f"check_{name}"]()
