@@ -44,7 +44,7 @@ fn syntax(msg: &str) -> WarehouseError {
 }
 
 /// The index just past the `)` matching the `(` at `open`.
-fn close_of(toks: &[Token], open: usize) -> Result<usize, WarehouseError> {
+pub(super) fn close_of(toks: &[Token], open: usize) -> Result<usize, WarehouseError> {
     let mut depth = 0;
     for (i, t) in toks.iter().enumerate().skip(open) {
         if t.tok.is_op("(") {

@@ -13,7 +13,7 @@ use crate::sql::lexer::{Tok, Token};
 use crate::sql::{literal, quote, split};
 use crate::WarehouseError;
 
-use super::copy::{temp_name, transform_items, LINE};
+use super::copy::{close_of, temp_name, transform_items, LINE};
 use super::objects::Access;
 use super::syntax::{opt, options, render, stage_ref_at, OptValue, StageRef};
 
@@ -77,22 +77,6 @@ pub(crate) fn staged_query(toks: &[Token]) -> Result<Option<StagedQuery>, Wareho
 /// Whether `toks` queries staged files (its `$n` are file fields, not bind markers).
 pub(crate) fn reads_stage(toks: &[Token]) -> bool {
     staged_query(toks).is_ok_and(|q| q.is_some())
-}
-
-/// The index just past the `)` matching the `(` at `open`.
-fn close_of(toks: &[Token], open: usize) -> Result<usize, WarehouseError> {
-    let mut depth = 0;
-    for (i, t) in toks.iter().enumerate().skip(open) {
-        if t.tok.is_op("(") {
-            depth += 1;
-        } else if t.tok.is_op(")") {
-            depth -= 1;
-            if depth == 0 {
-                return Ok(i + 1);
-            }
-        }
-    }
-    Err(WarehouseError::Syntax("unbalanced parentheses".into()))
 }
 
 /// `METADATA$FILENAME` and `METADATA$FILE_ROW_NUMBER` become the staged table's columns; another
