@@ -4,11 +4,13 @@
 mod access;
 pub(crate) mod caller_tables;
 mod catalog_views;
+mod declared;
 mod external;
 mod names;
 mod objects;
 mod security;
 mod show;
+mod show_objects;
 mod tasks;
 mod users;
 
@@ -55,6 +57,8 @@ impl Session {
             Use { kind, name } => self.use_(kind, name),
             Show { kind, like, scope } => self.show(kind, like, scope),
             ShowGrants(of) => self.show_grants(of),
+            ShowColumns { like, table, scope } => self.show_columns(like, table, scope),
+            ShowParameters { like } => Ok(self.show_parameters(&like)),
             DescribeTable(name) => self.describe_table(name),
             DescribeIntegration(name) => self.describe_integration(name),
             DescribeFunction { name, arg_types } => self.describe_function(name, arg_types),
@@ -151,6 +155,7 @@ impl Session {
             return Err(WarehouseError::Unsupported(format!("ALTER SESSION SET {}", params.split(['=', ' ']).next().unwrap_or(""))));
         }
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
+        let declared = declared::declared(&tree);
         let mut keys = Vec::new();
         let prepared = self.duck_sql(tree, query_id, &mut keys);
         let mut replaced = Vec::new();
@@ -175,6 +180,9 @@ impl Session {
                 self.wh.catalog().forget_object("VIEW", &table)?;
             }
             self.record_creation(st)?;
+            if let Some(d) = declared {
+                self.record_declared(d)?;
+            }
         }
         out
     }
