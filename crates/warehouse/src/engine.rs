@@ -78,6 +78,7 @@ impl Warehouse {
         let catalog = Catalog::open(&dir.join("catalog.db"))?;
         let root = duckdb::Connection::open_in_memory()?;
         lock_down(&root, &dir)?;
+        crate::timezone::register(&root)?;
         for (name, file, _, _) in catalog.databases()? {
             attach(&root, &Ident::quoted(&name), &dir.join(file))?;
         }

@@ -26,6 +26,7 @@ mod session;
 mod stage;
 pub mod sql;
 pub mod tasks;
+mod timezone;
 mod users;
 
 pub use arrow_rows::ArrowRows;

@@ -33,6 +33,9 @@ pub struct Session {
     /// The engine's built-in views its search path reaches by bare name, lower-cased: fixed for
     /// the engine's build (extensions cannot be loaded), so read once per session.
     pub(crate) internal_views: std::cell::OnceCell<std::collections::HashSet<String>>,
+    /// The ids of the session's latest statements and their results (`LAST_QUERY_ID`,
+    /// `RESULT_SCAN`).
+    pub(crate) recent: crate::exec::results::Recent,
 }
 
 impl Warehouse {
@@ -90,6 +93,7 @@ impl Warehouse {
             cancel: Arc::default(),
             stage_objects: Default::default(),
             internal_views: Default::default(),
+            recent: Default::default(),
         })
     }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTableOperation, CreateTableLikeKind, FromTable, ObjectName as SqName, ObjectType, Query, Statement, TableFactor, TableObject, UpdateTableFromKind, Visit, Visitor,
+    AlterTableOperation, CommentObject, CreateTableLikeKind, Expr, FromTable, ObjectName as SqName, ObjectType, Query, Statement, TableFactor, TableObject, UpdateTableFromKind, Visit, Visitor,
 };
 
 use crate::catalog::{ACCOUNTADMIN, SYSADMIN};
@@ -29,6 +29,9 @@ pub(super) enum Need {
     Ownership,
     /// Any privilege on the table (to see its definition).
     Any,
+    /// A sequence (`CREATE SEQUENCE`, `seq.NEXTVAL`): recpipe keeps no grants on sequences, so
+    /// only the roles that see the whole database may use or create them.
+    Sequence,
     /// A name a `WITH` clause defines: a table of that name needs `SELECT` all the same (the
     /// check does not follow the clause's scope), a name of nothing is the clause's own.
     Shadowed,
@@ -48,6 +51,15 @@ struct Reads<'a> {
 
 impl Visitor for Reads<'_> {
     type Break = WarehouseError;
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<WarehouseError> {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let Some(seq) = crate::sql::translate::sequence_of(parts) {
+                self.out.push((seq, Need::Sequence));
+            }
+        }
+        ControlFlow::Continue(())
+    }
 
     fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<WarehouseError> {
         match t {
@@ -124,6 +136,8 @@ pub(super) fn table_refs(st: &Statement) -> Result<Vec<(ObjectName, Need)>, Ware
         Statement::Query(q) => reads(q, &mut out)?,
         Statement::Insert(i) => {
             match &i.table {
+                // `INSERT OVERWRITE` deletes the rows it replaces: it needs `DELETE` too.
+                TableObject::TableName(n) if i.overwrite => write(named(n)?, &[Need::Privilege("INSERT"), Need::Privilege("DELETE")], &mut out),
                 TableObject::TableName(n) => write(named(n)?, &[Need::Privilege("INSERT")], &mut out),
                 other => return Err(WarehouseError::Unsupported(format!("INSERT INTO {other}"))),
             }
@@ -195,6 +209,22 @@ pub(super) fn table_refs(st: &Statement) -> Result<Vec<(ObjectName, Need)>, Ware
             }
         }
         Statement::AlterTable(a) => write(named(&a.name)?, &[Need::Ownership], &mut out),
+        Statement::CreateSequence { name, .. } => write(named(name)?, &[Need::Sequence], &mut out),
+        Statement::Drop { object_type: ObjectType::Sequence, names, .. } => {
+            for n in names {
+                write(named(n)?, &[Need::Sequence], &mut out);
+            }
+        }
+        // Setting a comment is the owner's.
+        Statement::Comment { object_type: CommentObject::Table | CommentObject::View, object_name, .. } => write(named(object_name)?, &[Need::Ownership], &mut out),
+        Statement::Comment { object_type: CommentObject::Column, object_name, .. } => {
+            let mut table = object_name.clone();
+            if table.0.len() < 2 {
+                return Err(unclassifiable(object_name));
+            }
+            table.0.pop();
+            write(named(&table)?, &[Need::Ownership], &mut out)
+        }
         Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Rollback { .. } => {}
         // Snowflake's plan is not DuckDB's: refused rather than answered in another shape.
         Statement::Explain { .. } => return Err(WarehouseError::Unsupported("EXPLAIN".into())),
@@ -216,6 +246,7 @@ pub(crate) fn statement_kind(st: &Statement) -> String {
 fn ends_grants(st: &Statement) -> bool {
     match st {
         Statement::AlterTable(a) => a.operations.iter().any(|op| matches!(op, AlterTableOperation::RenameTable { .. })),
+        Statement::Comment { .. } => false,
         _ => true,
     }
 }
@@ -250,6 +281,7 @@ impl Session {
             }
         }
         self.require_tables(&refs)?;
+        self.check_quoted_columns(st, &refs)?;
         Ok(replaced)
     }
 
@@ -287,6 +319,12 @@ impl Session {
         for (name, need) in refs {
             let Ok((d, s, n)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) else { continue };
             let owner = |db: &str| owners.get(db).is_some_and(|o| roles.contains(o));
+            if *need == Need::Sequence {
+                if !owners.iter().any(|(db, o)| db.eq_ignore_ascii_case(d.as_str()) && roles.contains(o)) {
+                    return Err(WarehouseError::not_found("Sequence", format!("{d}.{s}.{n}")));
+                }
+                continue;
+            }
             if *need == Need::Create {
                 if let Some((db, schema)) = self.resolve_schema(&d, &s)? {
                     if !owner(&db) && !self.has(&roles, "CREATE TABLE", "SCHEMA", &format!("{db}.{schema}"))? {
@@ -306,7 +344,7 @@ impl Session {
                 Need::Privilege(p) => holds(p)?,
                 Need::Shadowed => holds("SELECT")?,
                 Need::Any => anything()?,
-                Need::Ownership | Need::Create => false,
+                Need::Ownership | Need::Create | Need::Sequence => false,
             };
             if !allowed {
                 return Err(if anything()? {

@@ -64,7 +64,11 @@ impl Session {
         };
         // Snowflake's COLUMNS has columns the engine's lacks; clients select them by name
         // (SQLAlchemy's reflection): they are there, empty.
-        let extra = if view == "COLUMNS" { r#", CAST(NULL AS VARCHAR) AS "COMMENT", CAST(NULL AS VARCHAR) AS "IDENTITY_ORDERED", CAST(NULL AS VARCHAR) AS "DATA_TYPE_ALIAS""# } else { "" };
+        let extra = match view.as_str() {
+            "COLUMNS" => r#", column_comment AS "COMMENT", CAST(NULL AS VARCHAR) AS "IDENTITY_ORDERED", CAST(NULL AS VARCHAR) AS "DATA_TYPE_ALIAS""#,
+            "TABLES" => r#", table_comment AS "COMMENT""#,
+            _ => "",
+        };
         Ok(Some(format!(
             "(SELECT *{columns}{extra} FROM system.information_schema.{} WHERE lower({catalog}) = lower({}) AND ({filter}))",
             view.to_ascii_lowercase(),

@@ -36,8 +36,9 @@ impl TranslateContext for CallContext<'_, '_> {
             WarehouseError::Invalid(format!("Invalid number of arguments ({argc}) for external function '{fname}'"))
         })?;
         let roles = s.effective_roles()?;
+        // A function the role may not use does not exist for it, as a table it holds nothing on.
         if !roles.contains(&f.owner) && !s.wh.catalog().has_privilege(&roles, "USAGE", "FUNCTION", &f.object_key())? {
-            return Err(WarehouseError::Insufficient { kind: "function", name: f.name.clone() });
+            return Err(WarehouseError::not_found("Function", f.name.clone()));
         }
         let integration = s
             .wh
@@ -94,7 +95,14 @@ impl TranslateContext for CallContext<'_, '_> {
     }
 
     fn table_function(&self, name: &ObjectName, args: &[TableArg]) -> Result<Option<String>, WarehouseError> {
+        if name.0.len() == 1 && name.last().as_str() == "RESULT_SCAN" {
+            return self.session.result_scan_sql(args).map(Some);
+        }
         self.session.task_history_sql(name, args)
+    }
+
+    fn last_query_id(&self, n: i64) -> Option<String> {
+        self.session.recent.id(n).map(str::to_string)
     }
 }
 

@@ -8,6 +8,8 @@ mod declared;
 mod external;
 mod names;
 mod objects;
+mod quoted;
+pub(crate) mod results;
 mod security;
 mod show;
 mod show_objects;
@@ -21,6 +23,7 @@ use crate::session::Session;
 use crate::sql::ast::Statement;
 use crate::sql::types::sf_type_of_duck;
 use crate::sql::own::{classify, Classified};
+use crate::sql::translate::DuckSql;
 use crate::sql::SourceStatement;
 use crate::{random, WarehouseError};
 
@@ -43,6 +46,7 @@ impl Session {
             limit.apply(&mut result);
         }
         result.query_id = query_id;
+        self.recent.keep(&result);
         Ok(result)
     }
 
@@ -119,7 +123,7 @@ impl Session {
     /// A statement DuckDB runs: parsed, its privileges checked, translated. Returns the DuckDB
     /// SQL and the tables whose grants its run ends; `keys` collects the external-function
     /// calls it activated (the caller forgets them when the statement ends).
-    fn duck_sql(&self, ast: sqlparser::ast::Statement, query_id: &str, keys: &mut Vec<String>) -> Result<(String, Vec<String>), WarehouseError> {
+    fn duck_sql(&self, ast: sqlparser::ast::Statement, query_id: &str, keys: &mut Vec<String>) -> Result<(DuckSql, Vec<String>), WarehouseError> {
         let replaced = self.check_table_access(&ast)?;
         let ctx = external::CallContext { session: self, query_id, keys: std::cell::RefCell::new(keys) };
         Ok((crate::sql::translate::to_duck(ast, &ctx)?, replaced))
@@ -140,7 +144,7 @@ impl Session {
             for k in keys {
                 self.wh.0.ext.forget(&k);
             }
-            out.push(Some(r?.0));
+            out.push(Some(r?.0.script()));
         }
         Ok(out)
     }
@@ -156,8 +160,15 @@ impl Session {
         }
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
         let declared = declared::declared(&tree);
+        let replaces_sequence = matches!(tree, sqlparser::ast::Statement::CreateSequence { .. }) && crate::sql::front::replaces_sequence(&st.text);
         let mut keys = Vec::new();
-        let prepared = self.duck_sql(tree, query_id, &mut keys);
+        let prepared = self.duck_sql(tree, query_id, &mut keys).map(|(mut sql, r)| {
+            // The tree has no place for a sequence's `OR REPLACE` (see `front::sequence_text`).
+            if replaces_sequence {
+                sql.main = sql.main.replacen("CREATE ", "CREATE OR REPLACE ", 1);
+            }
+            (sql, r)
+        });
         let mut replaced = Vec::new();
         let sql = prepared.map(|(sql, r)| {
             replaced = r;
@@ -165,7 +176,7 @@ impl Session {
         });
         let out = sql.and_then(|sql| {
             self.apply_use()?;
-            match self.run_duck(&sql, st) {
+            match self.run_steps(&sql, st) {
                 // Snowflake ends no transaction quietly; DuckDB calls it an error.
                 Err(WarehouseError::Execution(m)) if ends_transaction && m.contains("no transaction is active") => Ok(QueryResult::status("Statement executed successfully.")),
                 other => other,
@@ -187,6 +198,40 @@ impl Session {
         out
     }
 
+    /// Runs a translated statement with the steps before and after it, all in one transaction
+    /// (the session's own when one is open).
+    fn run_steps(&mut self, sql: &DuckSql, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
+        if sql.before.is_empty() && sql.after.is_empty() && sql.merge_actions.is_empty() {
+            return self.run_duck(&sql.main, st);
+        }
+        let own = self.conn.is_autocommit();
+        if own {
+            self.conn.execute_batch("BEGIN TRANSACTION")?;
+        }
+        let r = (|| -> Result<QueryResult, WarehouseError> {
+            for step in &sql.before {
+                self.conn.execute_batch(step)?;
+            }
+            let mut r = self.run_duck(&sql.main, st)?;
+            for step in &sql.after {
+                self.conn.execute_batch(step)?;
+            }
+            if !sql.merge_actions.is_empty() {
+                r = merge_counts(&r, &sql.merge_actions);
+            }
+            Ok(r)
+        })();
+        if own {
+            match &r {
+                Ok(_) => self.conn.execute_batch("COMMIT")?,
+                Err(_) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        r
+    }
+
     fn run_duck(&mut self, sql: &str, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
         let first = st
             .toks
@@ -198,7 +243,7 @@ impl Session {
             .unwrap_or_default();
         let query = !matches!(
             first.as_str(),
-            "INSERT" | "UPDATE" | "DELETE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK"
+            "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK" | "COMMENT"
         );
         // Queries reuse their prepared plan (DuckDB rebinds one whose tables changed since); the
         // cache is flushed when the session's database or schema changes, since names resolve
@@ -264,12 +309,29 @@ impl Session {
                 r
             }
             "DELETE" => count("number of rows deleted"),
-            "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK" => {
+            "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "BEGIN" | "COMMIT" | "ROLLBACK" | "COMMENT" => {
                 QueryResult::status(status_message(&first, st))
             }
             _ => QueryResult { query_id: String::new(), columns, rows, arrow: None },
         })
     }
+}
+
+/// Snowflake's answer to a `MERGE`: the rows it inserted, updated and deleted, a column for each
+/// action its clauses take; `returned` holds DuckDB's `merge_action` of each row changed.
+fn merge_counts(returned: &QueryResult, actions: &[&'static str]) -> QueryResult {
+    let columns = actions
+        .iter()
+        .map(|a| match *a {
+            "INSERT" => "number of rows inserted",
+            "UPDATE" => "number of rows updated",
+            _ => "number of rows deleted",
+        })
+        .map(|name| Column::typed(name, "fixed"))
+        .collect();
+    let count = |a: &str| returned.rows.iter().filter(|r| r.first().and_then(|v| v.as_deref()) == Some(a)).count();
+    let row = actions.iter().map(|a| Some(count(a).to_string())).collect();
+    QueryResult { query_id: String::new(), columns, rows: vec![row], arrow: None }
 }
 
 /// A statement prepared for one run, or taken from the connection's cache of prepared queries.

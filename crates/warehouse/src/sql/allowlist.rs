@@ -16,10 +16,12 @@
 use super::ident::ObjectName;
 
 /// Functions recpipe answers itself: table functions and the session's context functions.
-pub const RECPIPE_FUNCTIONS: [&str; 13] = [
+pub const RECPIPE_FUNCTIONS: [&str; 15] = [
     "FLATTEN",
     "GENERATOR",
     "TASK_HISTORY",
+    "RESULT_SCAN",
+    "LAST_QUERY_ID",
     "CURRENT_ACCOUNT",
     "CURRENT_CLIENT",
     "CURRENT_DATABASE",

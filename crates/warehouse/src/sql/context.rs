@@ -25,6 +25,12 @@ pub trait TranslateContext {
         let _ = name;
         Ok(false)
     }
+    /// `LAST_QUERY_ID(n)`: the id of the session's statement `n` (`-1` the latest before this
+    /// one, `1` its first), if the session still knows it.
+    fn last_query_id(&self, n: i64) -> Option<String> {
+        let _ = n;
+        None
+    }
     /// If `name` (a table reference) is a catalog view recpipe answers itself
     /// (`INFORMATION_SCHEMA.TABLES`, ...): the parenthesised subquery that replaces it.
     fn catalog_view(&self, name: &ObjectName) -> Result<Option<String>, WarehouseError> {

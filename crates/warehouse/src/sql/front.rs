@@ -11,6 +11,8 @@ use crate::WarehouseError;
 /// Parses one statement (a script is split before). Empty text, or text holding more than one
 /// statement, is a syntax error.
 pub fn parse_statement(text: &str) -> Result<Statement, WarehouseError> {
+    let sequence = sequence_text(text);
+    let text = sequence.as_deref().unwrap_or(text);
     let mut parsed = Parser::new(&SnowflakeDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statements()).map_err(|e| {
         let words: Vec<String> = text.split_whitespace().take(6).map(str::to_uppercase).collect();
         let created = words.iter().skip(1).find(|w| !["OR", "REPLACE", "TEMPORARY", "TEMP", "TRANSIENT", "VOLATILE", "LOCAL", "GLOBAL", "SECURE"].contains(&w.as_str()));
@@ -64,6 +66,56 @@ fn nested_statement(text: &str) -> Option<String> {
     None
 }
 
+/// The named fallback for `CREATE [OR REPLACE] SEQUENCE`, whose Snowflake form sqlparser 0.64
+/// does not take: the text in the parser's form (`START [WITH] = n` → `START WITH n`,
+/// `INCREMENT [BY] = n` → `INCREMENT BY n`, the optional `WITH` before them, `ORDER` and
+/// `NOORDER` dropped). `OR REPLACE` is dropped too, the tree having no place for it: the
+/// statement's own words keep it ([`replaces_sequence`]). `None` for any other statement.
+fn sequence_text(text: &str) -> Option<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let toks = Tokenizer::new(&SnowflakeDialect {}, text).tokenize().ok()?;
+    let toks: Vec<Token> = toks.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let mut at = 1;
+    if !toks.first().is_some_and(|t| word(t, "CREATE")) {
+        return None;
+    }
+    if toks.get(1).is_some_and(|t| word(t, "OR")) && toks.get(2).is_some_and(|t| word(t, "REPLACE")) {
+        at = 3;
+    }
+    let seq = toks.iter().skip(at).position(|t| !word(t, "TEMP") && !word(t, "TEMPORARY"))? + at;
+    if !word(&toks[seq], "SEQUENCE") {
+        return None;
+    }
+    let mut out: Vec<String> = toks[..at].iter().filter(|t| !word(t, "OR") && !word(t, "REPLACE")).map(|t| t.to_string()).collect();
+    out.extend(toks[at..=seq].iter().map(|t| t.to_string()));
+    let mut prev_option = "";
+    for t in &toks[seq + 1..] {
+        if word(t, "START") || word(t, "INCREMENT") {
+            prev_option = if word(t, "START") { "START" } else { "INCREMENT" };
+            out.push(if prev_option == "START" { "START WITH" } else { "INCREMENT BY" }.to_string());
+            continue;
+        }
+        let after_option = !prev_option.is_empty();
+        if (after_option && (word(t, "WITH") || word(t, "BY") || matches!(t, Token::Eq))) || word(t, "ORDER") || word(t, "NOORDER") {
+            continue;
+        }
+        // `CREATE SEQUENCE s WITH START = 1`: that `WITH` is only a word.
+        if word(t, "WITH") {
+            continue;
+        }
+        prev_option = "";
+        out.push(t.to_string());
+    }
+    Some(out.join(" "))
+}
+
+/// Whether a `CREATE SEQUENCE` statement's text says `OR REPLACE` (see [`sequence_text`]).
+pub fn replaces_sequence(text: &str) -> bool {
+    let words: Vec<String> = text.split_whitespace().take(3).map(str::to_uppercase).collect();
+    words.len() == 3 && words[0] == "CREATE" && words[1] == "OR" && words[2] == "REPLACE"
+}
+
 /// Objects recpipe does not create (where the parser does not take the statement either).
 const NOT_CREATED: &[&str] = &["FILE", "MACRO", "NETWORK", "PIPE", "PROCEDURE", "SECRET", "SHARE", "STAGE", "STREAM", "TAG"];
 
@@ -95,5 +147,15 @@ mod tests {
         assert!(e.to_string().contains("line 2 at position 0 unexpected 'fromm'."), "{e}");
         assert!(parse_statement("select 1").is_ok());
         assert!(parse_statement("select 1; select 2").is_err());
+    }
+
+    #[test]
+    fn snowflake_sequences_take_the_parser_form() {
+        assert_eq!(sequence_text("create or replace sequence s start = 1 increment = 2").as_deref(), Some("create sequence s START WITH 1 INCREMENT BY 2"));
+        assert_eq!(sequence_text("CREATE SEQUENCE IF NOT EXISTS d.s.q WITH START WITH = 5 INCREMENT BY 1 NOORDER").as_deref(), Some("CREATE SEQUENCE IF NOT EXISTS d . s . q START WITH 5 INCREMENT BY 1"));
+        assert_eq!(sequence_text("create table t (a int)"), None);
+        assert!(parse_statement("create or replace sequence s start = 1 increment = 1").is_ok());
+        assert!(replaces_sequence("create  or replace sequence s"));
+        assert!(!replaces_sequence("create sequence s"));
     }
 }

@@ -12,14 +12,14 @@ pub const SNOWFLAKE_FUNCTIONS: &[&str] = &[
     "ADD_MONTHS", "ARRAY_APPEND", "ARRAY_CAT", "ARRAY_CONTAINS", "ARRAY_SIZE", "ARRAY_SLICE", "AS_INTEGER",
     "AS_VARCHAR", "BASE64_DECODE_STRING", "BASE64_ENCODE", "BITAND", "BITAND_AGG", "BITOR", "BITOR_AGG",
     "BITSHIFTLEFT", "BITSHIFTRIGHT", "BITXOR", "BITXOR_AGG", "BOOLAND_AGG", "BOOLOR_AGG", "CHARINDEX", "CHECK_JSON",
-    "CONCAT", "CONDITIONAL_TRUE_EVENT", "CURRENT_DATE", "CURRENT_TIMESTAMP", "CURRENT_VERSION", "DATEADD", "DATEDIFF",
+    "CONCAT", "CONDITIONAL_TRUE_EVENT", "CONVERT_TIMEZONE", "CURRENT_DATE", "CURRENT_TIMESTAMP", "CURRENT_VERSION", "DATEADD", "DATEDIFF",
     "DATE_FROM_PARTS", "DATE_PART", "DATE_TRUNC", "DAYNAME", "DECODE", "DIV0", "DIV0NULL", "EDITDISTANCE", "ENDSWITH",
     "EQUAL_NULL", "GET", "GET_PATH", "GREATEST", "HEX_ENCODE", "INITCAP", "IS_ARRAY", "IS_NULL_VALUE", "IS_OBJECT",
     "JSON_EXTRACT_PATH_TEXT", "LAST_DAY", "LEAST", "LOCALTIMESTAMP", "MONTHNAME", "NEXT_DAY", "NULLIFZERO", "NVL2",
     "OBJECT_AGG", "OBJECT_CONSTRUCT", "OBJECT_CONSTRUCT_KEEP_NULL", "OBJECT_DELETE", "OBJECT_INSERT", "OBJECT_KEYS",
     "PERCENTILE_CONT", "PERCENTILE_DISC", "POSITION", "PREVIOUS_DAY", "RATIO_TO_REPORT", "REGEXP_COUNT",
     "REGEXP_INSTR", "REGEXP_LIKE", "REGEXP_REPLACE", "REGEXP_SUBSTR", "REGR_VALX", "REGR_VALY", "REPLACE", "SEQ1",
-    "SEQ2", "SEQ4", "SEQ8", "SHA2", "SPACE", "SPLIT", "SPLIT_PART", "SQUARE", "STARTSWITH", "STRTOK",
+    "SEQ2", "SEQ4", "SEQ8", "SHA2", "SOUNDEX", "SPACE", "SPLIT", "SPLIT_PART", "SQUARE", "STARTSWITH", "STRTOK",
     "STRTOK_TO_ARRAY", "SYSDATE", "TIMESTAMPADD", "TIMESTAMPDIFF", "TIMESTAMP_FROM_PARTS", "TIME_SLICE", "TO_ARRAY",
     "TO_BOOLEAN", "TO_CHAR", "TO_DATE", "TO_DECIMAL", "TO_DOUBLE", "TO_NUMBER", "TO_NUMERIC", "TO_TIMESTAMP",
     "TO_TIMESTAMP_NTZ", "TO_VARCHAR", "TRUNC", "TRUNCATE", "TRY_PARSE_JSON", "TRY_TO_DATE", "TRY_TO_DECIMAL",
@@ -134,6 +134,14 @@ fn bad_part(name: &str) -> WarehouseError {
 /// DuckDB SQL for a call of Snowflake function `name` (upper case), or `None` when DuckDB's
 /// function of that name already does what Snowflake's does.
 pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, WarehouseError> {
+    // `OBJECT_CONSTRUCT(*)`: the row, its columns' names the keys.
+    if let [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] = args {
+        match name {
+            "OBJECT_CONSTRUCT" => return Ok(Some("json_merge_patch('{}', to_json(struct_pack(*COLUMNS(*))))".into())),
+            "OBJECT_CONSTRUCT_KEEP_NULL" => return Ok(Some("to_json(struct_pack(*COLUMNS(*)))".into())),
+            _ => {}
+        }
+    }
     let e = exprs(args);
     let a: Vec<String> = e.iter().map(|x| x.to_string()).collect();
     let n = |min: usize, max: usize| arity(name, &a, min, max);
@@ -197,6 +205,17 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
                 format!("CAST({sum} AS DATE)")
             } else {
                 sum
+            }
+        }
+        // The 3-argument form converts a wall-clock time between zones; the 2-argument form reads
+        // an instant (TIMESTAMP_TZ) and answers its wall-clock time in the zone, without offset.
+        "CONVERT_TIMEZONE" => {
+            n(2, 3)?;
+            let f = crate::timezone::CONVERT;
+            match a.as_slice() {
+                [from, to, t] => format!("CAST({f}({from}, {to}, CAST(CAST(({t}) AS TIMESTAMP) AS VARCHAR)) AS TIMESTAMP)"),
+                [to, t] => format!("CAST({f}('UTC', {to}, CAST(CAST(CAST(({t}) AS TIMESTAMPTZ) AS TIMESTAMP) AS VARCHAR)) AS TIMESTAMP)"),
+                _ => unreachable!("arity checked"),
             }
         }
         "ADD_MONTHS" => {
@@ -458,6 +477,10 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
         "BASE64_ENCODE" => format!("to_base64(encode({}))", a.first().map_or("NULL", |s| s)),
         "BASE64_DECODE_STRING" => format!("decode(from_base64({}))", a.first().map_or("NULL", |s| s)),
         "EDITDISTANCE" => format!("levenshtein({joined})"),
+        "SOUNDEX" => {
+            n(1, 1)?;
+            soundex(&a[0])
+        }
         "SPACE" => format!("repeat(' ', CAST({} AS BIGINT))", a.first().map_or("0", |s| s)),
         "SQUARE" => format!("power({}, 2)", a.first().map_or("NULL", |s| s)),
         "BITAND" => format!("(({}) & ({}))", a.first().map_or("NULL", |s| s), a.get(1).map_or("NULL", |s| s)),
@@ -495,6 +518,24 @@ pub fn call(name: &str, args: &[FunctionArg]) -> Result<Option<String>, Warehous
         }
         _ => return Ok(None),
     }))
+}
+
+/// American Soundex as Snowflake computes it: the first letter, then the codes of the letters
+/// after it (vowels, `Y`, `H`, `W` none; a letter coded like the one before it, or like the one
+/// before an `H` or `W` between them, none), padded with zeros to three digits (`Pfister` →
+/// `P236`).
+fn soundex(arg: &str) -> String {
+    // Letters only, upper case, bound once as a lambda's parameter.
+    let s = "__recpipe_sx";
+    // Codes of every letter: vowels and Y `0` (they separate equal codes), H and W `9` (they do
+    // not: dropped before runs collapse).
+    let coded = format!("replace(translate({s}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '01230129022455012623019202'), '9', '')");
+    let collapsed = (0..=6).fold(coded, |acc, d| format!("regexp_replace({acc}, '{d}+', '{d}', 'g')"));
+    // The first letter's own code goes (unless it is H or W, which has none), then the zeros.
+    let digits = format!("replace(CASE WHEN left({s}, 1) IN ('H', 'W') THEN {collapsed} ELSE substr({collapsed}, 2) END, '0', '')");
+    format!(
+        "list_transform([regexp_replace(upper({arg}), '[^A-Z]', '', 'g')], lambda {s}: CASE WHEN {s} = '' THEN '' ELSE left({s}, 1) || rpad(left({digits}, 3), 3, '0') END)[1]"
+    )
 }
 
 #[cfg(test)]

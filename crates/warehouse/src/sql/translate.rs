@@ -85,16 +85,85 @@ pub fn fold_identifiers(st: &mut Statement) {
     let _ = st.visit(&mut Fold);
 }
 
-/// Translates a parsed (and folded) statement and prints it as DuckDB SQL.
-pub fn to_duck(mut st: Statement, ctx: &dyn TranslateContext) -> Result<String, WarehouseError> {
-    let mut t = Translator { ctx, nonce: format!("{:08X}", rand_nonce()), raw: Vec::new(), insert_source: None };
+/// What DuckDB runs for one Snowflake statement: `main`, whose result is the statement's, with
+/// the statements that must run before and after it in the same transaction (the sequence of an
+/// `AUTOINCREMENT` column, the rows `INSERT OVERWRITE` replaces, a table's comment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuckSql {
+    pub before: Vec<String>,
+    pub main: String,
+    pub after: Vec<String>,
+    /// A `MERGE`: the actions its clauses take, in the order Snowflake answers their counts
+    /// (`INSERT`, `UPDATE`, `DELETE`); `main` returns one `merge_action` row per row changed.
+    pub merge_actions: Vec<&'static str>,
+}
+
+impl DuckSql {
+    /// Every statement in the order they run, `;`-separated (for display and `bench sql`).
+    pub fn script(&self) -> String {
+        self.before.iter().chain(std::iter::once(&self.main)).chain(&self.after).cloned().collect::<Vec<_>>().join(";\n")
+    }
+}
+
+/// Translates a parsed (and folded) statement into the DuckDB SQL that runs it.
+pub fn to_duck(mut st: Statement, ctx: &dyn TranslateContext) -> Result<DuckSql, WarehouseError> {
+    let mut t = Translator { ctx, nonce: format!("{:08X}", rand_nonce()), raw: Vec::new(), insert_source: None, before: Vec::new(), after: Vec::new() };
     if let ControlFlow::Break(e) = st.visit(&mut t) {
         return Err(e);
     }
     if let Some(sql) = create_like(&st) {
-        return Ok(sql);
+        return Ok(DuckSql { before: t.before, main: sql, after: t.after, merge_actions: Vec::new() });
     }
-    Ok(t.resolve(st.to_string()))
+    let merge_actions = match &st {
+        Statement::Merge(m) => {
+            // Snowflake answers a merge with its counts: DuckDB says what it did to each row.
+            if m.output.is_some() {
+                return Err(WarehouseError::Unsupported("MERGE with RETURNING or OUTPUT".into()));
+            }
+            merge_actions(m)
+        }
+        _ => Vec::new(),
+    };
+    let main = match &st {
+        Statement::Comment { .. } => comment_sql(&st)?,
+        _ => t.resolve(st.to_string()),
+    };
+    let main = if merge_actions.is_empty() { main } else { format!("{main} RETURNING merge_action") };
+    Ok(DuckSql { before: t.before, main, after: t.after, merge_actions })
+}
+
+/// The actions a `MERGE`'s clauses take, in Snowflake's order of its result columns.
+fn merge_actions(m: &sqlparser::ast::Merge) -> Vec<&'static str> {
+    use sqlparser::ast::MergeAction;
+    let has = |f: fn(&MergeAction) -> bool| m.clauses.iter().any(|c| f(&c.action));
+    let mut out = Vec::new();
+    if has(|a| matches!(a, MergeAction::Insert(_))) {
+        out.push("INSERT");
+    }
+    if has(|a| matches!(a, MergeAction::Update(_))) {
+        out.push("UPDATE");
+    }
+    if has(|a| matches!(a, MergeAction::Delete { .. })) {
+        out.push("DELETE");
+    }
+    out
+}
+
+/// `COMMENT ON TABLE | VIEW | COLUMN … IS '…'` written for DuckDB, the comment as a literal.
+fn comment_sql(st: &Statement) -> Result<String, WarehouseError> {
+    let Statement::Comment { object_type, object_name, comment, if_exists } = st else { unreachable!("a comment") };
+    use sqlparser::ast::CommentObject;
+    let kind = match object_type {
+        CommentObject::Table => "TABLE",
+        CommentObject::View => "VIEW",
+        CommentObject::Column => "COLUMN",
+        other => return Err(WarehouseError::Unsupported(format!("COMMENT ON {other}"))),
+    };
+    if *if_exists {
+        return Err(WarehouseError::Unsupported("COMMENT IF EXISTS".into()));
+    }
+    let text = comment.as_deref().map_or("NULL".to_string(), super::ident::literal);
+    Ok(format!("COMMENT ON {kind} {object_name} IS {text}"))
 }
 
 /// Translates one expression (an argument recpipe evaluates itself, e.g. `TASK_HISTORY`'s
@@ -102,7 +171,7 @@ pub fn to_duck(mut st: Statement, ctx: &dyn TranslateContext) -> Result<String, 
 pub fn expr_to_duck(text: &str, ctx: &dyn TranslateContext) -> Result<String, WarehouseError> {
     let mut st = super::front::parse_statement(&format!("SELECT {text}"))?;
     fold_identifiers(&mut st);
-    let sql = to_duck(st, ctx)?;
+    let sql = to_duck(st, ctx)?.main;
     Ok(sql.strip_prefix("SELECT ").unwrap_or(&sql).to_string())
 }
 
@@ -117,6 +186,9 @@ struct Translator<'a> {
     raw: Vec<String>,
     /// An `INSERT`'s `VALUES` keep DuckDB's form (it inserts by position).
     insert_source: Option<*const Query>,
+    /// Statements to run before and after the translated one ([`DuckSql`]).
+    before: Vec<String>,
+    after: Vec<String>,
 }
 
 fn string(s: &str) -> Expr {
@@ -151,6 +223,17 @@ impl Translator<'_> {
         let empty_call = matches!(&f.args, FunctionArguments::List(l) if l.args.is_empty());
         let bare = name.0.len() == 1;
         let up = name.last().as_str().to_string();
+        if bare && up == "LAST_QUERY_ID" {
+            let n = match args.as_slice() {
+                [] => -1,
+                [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => e.to_string().replace(' ', "").parse::<i64>().map_err(|_| WarehouseError::Invalid(format!("LAST_QUERY_ID takes a constant integer, not {e}")))?,
+                _ => return Err(WarehouseError::Invalid("LAST_QUERY_ID takes at most one argument, a constant integer".into())),
+            };
+            return Ok(Some(match self.ctx.last_query_id(n) {
+                Some(id) => string(&id),
+                None => Expr::Identifier(self.raw("CAST(NULL AS VARCHAR)".into())),
+            }));
+        }
         if bare && empty_call {
             match self.ctx.context_value(&up) {
                 Some(v) => return Ok(Some(string(&v))),
@@ -205,7 +288,7 @@ impl Translator<'_> {
         if n.0.len() == 1 && n.last().as_str() == "GENERATOR" {
             return generator(args).map(Some);
         }
-        if n.last().as_str() == "TASK_HISTORY" {
+        if n.last().as_str() == "TASK_HISTORY" || (n.0.len() == 1 && n.last().as_str() == "RESULT_SCAN") {
             let mut table_args = Vec::new();
             for arg in args.iter() {
                 let (name, value) = match arg {
@@ -277,6 +360,102 @@ impl Translator<'_> {
         Ok(super::flatten::subquery(&input, &path, outer))
     }
 
+    /// `AUTOINCREMENT` / `IDENTITY` columns: each draws its default from a sequence of its own,
+    /// created before the table in its schema (named after table and column, with this
+    /// statement's nonce, so a replaced table's sequence never stands in the way).
+    fn identity_columns(&mut self, c: &mut sqlparser::ast::CreateTable) -> Result<(), WarehouseError> {
+        use sqlparser::ast::{ColumnOption, IdentityPropertyFormatKind, IdentityPropertyKind};
+        let table = name_of(&c.name).ok_or_else(|| WarehouseError::Unsupported(format!("table name {}", c.name)))?;
+        for col in &mut c.columns {
+            for opt in &mut col.options {
+                let ColumnOption::Identity(IdentityPropertyKind::Autoincrement(p) | IdentityPropertyKind::Identity(p)) = &opt.option else { continue };
+                let (start, step) = match &p.parameters {
+                    Some(IdentityPropertyFormatKind::FunctionCall(a) | IdentityPropertyFormatKind::StartAndIncrement(a)) => (a.seed.to_string(), a.increment.to_string()),
+                    None => ("1".to_string(), "1".to_string()),
+                };
+                let number = |v: &str| v.parse::<i64>().map_err(|_| WarehouseError::Invalid(format!("invalid value {v} for the AUTOINCREMENT of column {}", col.name)));
+                let (start, step) = (number(&start)?, number(&step)?);
+                if step == 0 {
+                    return Err(WarehouseError::Invalid(format!("the AUTOINCREMENT of column {} has an increment of 0", col.name)));
+                }
+                let mut seq = table.clone();
+                let last = seq.0.pop().expect("a name has a part");
+                seq.0.push(Ident::quoted(&format!("{}${}${}", last.as_str(), col.name.value, self.nonce)));
+                let seq_sql = seq.0.iter().map(Ident::sql).collect::<Vec<_>>().join(".");
+                let temp = if c.temporary { "TEMPORARY " } else { "" };
+                self.before.push(format!("CREATE {temp}SEQUENCE {seq_sql} START WITH {start} INCREMENT BY {step}"));
+                opt.option = ColumnOption::Default(Expr::Identifier(self.raw(format!("nextval({})", super::ident::literal(&seq_sql)))));
+            }
+        }
+        Ok(())
+    }
+
+    /// `COMMENT = '…'` on a table: set after the table is created (DuckDB's `COMMENT ON`).
+    fn table_comment(&mut self, c: &mut sqlparser::ast::CreateTable) {
+        use sqlparser::ast::{CreateTableOptions, SqlOption};
+        let mut text = c.comment.take().map(|d| d.to_string());
+        if let CreateTableOptions::Plain(opts) | CreateTableOptions::With(opts) = &mut c.table_options {
+            opts.retain(|o| match o {
+                SqlOption::Comment(d) => {
+                    text = Some(d.to_string());
+                    false
+                }
+                _ => true,
+            });
+            if opts.is_empty() {
+                c.table_options = CreateTableOptions::None;
+            }
+        }
+        if let Some(text) = text {
+            self.after.push(format!("COMMENT ON TABLE {} IS {}", c.name, super::ident::literal(&text)));
+        }
+    }
+
+    /// `FROM r START WITH c CONNECT BY [PRIOR] a = [PRIOR] b`: the rows of `r` reachable from
+    /// those meeting `c`, as a recursive CTE standing where `r` stood (under `r`'s name, so the
+    /// query's other clauses read it as before). Rows are collected as a set, so a cycle in the
+    /// data ends the walk instead of looping; Snowflake's `LEVEL`, `SYS_CONNECT_BY_PATH` and
+    /// `CONNECT_BY_ROOT` are not answered.
+    fn connect_by(&mut self, s: &mut sqlparser::ast::Select) -> Result<(), WarehouseError> {
+        use sqlparser::ast::{ConnectByKind, TableAlias};
+        let unsupported = |what: &str| WarehouseError::Unsupported(format!("CONNECT BY {what}"));
+        let (mut start, mut rel) = (None, None);
+        for k in std::mem::take(&mut s.connect_by) {
+            match k {
+                ConnectByKind::StartWith { condition, .. } => start = Some(*condition),
+                ConnectByKind::ConnectBy { nocycle: _, relationships, .. } => rel = Some(relationships),
+            }
+        }
+        let rel = rel.ok_or_else(|| unsupported("without its CONNECT BY condition"))?;
+        let [from] = s.from.as_mut_slice() else { return Err(unsupported("over more than one table")) };
+        if !from.joins.is_empty() {
+            return Err(unsupported("over a join"));
+        }
+        let alias = match &from.relation {
+            TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => a.name.clone(),
+            TableFactor::Table { name, alias: None, .. } => name.0.last().and_then(|p| p.as_ident()).cloned().ok_or_else(|| unsupported("over this table"))?,
+            _ => return Err(unsupported("over a source without a name")),
+        };
+        let source = self.resolve(from.relation.to_string());
+        let prior = SqIdent::with_quote('"', "__RECPIPE_PRIOR");
+        let mut conditions = Vec::new();
+        for mut e in rel {
+            let _ = e.visit(&mut PriorColumns { alias: &alias, prior: &prior });
+            conditions.push(self.resolve(e.to_string()));
+        }
+        let start = match start {
+            Some(c) => format!(" WHERE {}", self.resolve(c.to_string())),
+            None => String::new(),
+        };
+        let sql = format!(
+            "(WITH RECURSIVE {prior} AS (SELECT {alias}.* FROM {source}{start} UNION SELECT {alias}.* FROM {source} JOIN {prior} ON {}) SELECT * FROM {prior})",
+            conditions.join(" AND ")
+        );
+        let name = SqName::from(vec![self.raw(sql)]);
+        from.relation = table_factor(name, Some(TableAlias { explicit: true, name: alias, columns: Vec::new(), at: None }));
+        Ok(())
+    }
+
     /// A table factor standing for `sql` (a parenthesised subquery), keeping its alias.
     fn replace_factor(&mut self, t: &mut TableFactor, sql: String) {
         let alias = match t {
@@ -285,6 +464,36 @@ impl Translator<'_> {
         };
         let name = SqName::from(vec![self.raw(sql)]);
         *t = table_factor(name, alias);
+    }
+}
+
+/// A `CONNECT BY` condition's columns: `PRIOR x` is the column of the row found before (the
+/// recursive CTE, `prior`), any other column is the source's (`alias`), qualified so neither is
+/// ambiguous.
+struct PriorColumns<'a> {
+    alias: &'a SqIdent,
+    prior: &'a SqIdent,
+}
+
+impl VisitorMut for PriorColumns<'_> {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+        let column = |e: &Expr| match e {
+            Expr::Identifier(i) => Some(i.clone()),
+            Expr::CompoundIdentifier(p) => p.last().cloned(),
+            _ => None,
+        };
+        match e {
+            Expr::Prior(inner) => {
+                if let Some(c) = column(inner) {
+                    *e = Expr::CompoundIdentifier(vec![self.prior.clone(), c]);
+                }
+            }
+            Expr::Identifier(i) => *e = Expr::CompoundIdentifier(vec![self.alias.clone(), i.clone()]),
+            _ => {}
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -369,6 +578,15 @@ fn named_values(values: sqlparser::ast::Values) -> SetExpr {
     std::mem::replace(q.body.as_mut(), SetExpr::Values(sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() }))
 }
 
+/// The sequence `seq.NEXTVAL` (a compound name ending in an unquoted `NEXTVAL`) draws from.
+pub fn sequence_of(parts: &[SqIdent]) -> Option<ObjectName> {
+    let (last, seq) = parts.split_last()?;
+    if last.quote_style.is_some() || !last.value.eq_ignore_ascii_case("NEXTVAL") || seq.is_empty() || seq.len() > 3 {
+        return None;
+    }
+    name_of(&SqName::from(seq.to_vec()))
+}
+
 /// `SET t.a = …` → `SET a = …`: DuckDB takes the column's name alone.
 fn unqualify(a: &mut sqlparser::ast::Assignment) {
     if let sqlparser::ast::AssignmentTarget::ColumnName(n) = &mut a.target {
@@ -446,11 +664,20 @@ impl VisitorMut for Translator<'_> {
 
     fn pre_visit_statement(&mut self, st: &mut Statement) -> ControlFlow<WarehouseError> {
         match st {
-            Statement::Insert(i) => self.insert_source = i.source.as_deref().map(|q| q as *const Query),
+            Statement::Insert(i) => {
+                self.insert_source = i.source.as_deref().map(|q| q as *const Query);
+                // `INSERT OVERWRITE`: the table's rows are replaced, in one transaction.
+                if i.overwrite {
+                    i.overwrite = false;
+                    self.before.push(format!("DELETE FROM {}", i.table));
+                }
+            }
             Statement::CreateTable(c) => {
                 c.columns.iter_mut().for_each(|c| translate_type(&mut c.data_type));
-                // Comments are Snowflake's metadata, DuckDB takes none here.
-                c.comment = None;
+                if let Err(e) = self.identity_columns(c) {
+                    return ControlFlow::Break(e);
+                }
+                self.table_comment(c);
             }
             Statement::Update(u) => u.assignments.iter_mut().for_each(unqualify),
             Statement::Merge(m) => {
@@ -538,6 +765,13 @@ impl VisitorMut for Translator<'_> {
     }
 
     fn post_visit_query(&mut self, q: &mut Query) -> ControlFlow<WarehouseError> {
+        if let SetExpr::Select(s) = q.body.as_mut() {
+            if !s.connect_by.is_empty() {
+                if let Err(e) = self.connect_by(s) {
+                    return ControlFlow::Break(e);
+                }
+            }
+        }
         minus_to_except(&mut q.body);
         top_to_limit(q);
         let is_insert_source = self.insert_source == Some(q as *const Query);
@@ -619,6 +853,12 @@ impl VisitorMut for Translator<'_> {
                     let inner = std::mem::replace(expr.as_mut(), Expr::Value(Value::Null.into()));
                     *e = if ci { Expr::Identifier(self.raw(format!("({inner} COLLATE NOCASE)"))) } else { Expr::Nested(Box::new(inner)) };
                 }
+                // `seq.NEXTVAL`: the sequence's next value.
+                Expr::CompoundIdentifier(parts) if sequence_of(parts).is_some() => {
+                    let seq = sequence_of(parts).expect("matched above");
+                    let name = seq.0.iter().map(Ident::sql).collect::<Vec<_>>().join(".");
+                    *e = Expr::Identifier(self.raw(format!("nextval({})", super::ident::literal(&name))));
+                }
                 // `$1`: the first column of the rows selected from (DuckDB's `#1`).
                 Expr::Value(v) if matches!(&v.value, Value::Placeholder(p) if p.len() > 1 && p.starts_with('$') && p[1..].bytes().all(|b| b.is_ascii_digit())) => {
                     let Value::Placeholder(p) = &v.value else { unreachable!("matched above") };
@@ -659,7 +899,7 @@ mod tests {
     fn try_duck(sql: &str) -> Result<String, WarehouseError> {
         let mut st = super::super::front::parse_statement(sql)?;
         fold_identifiers(&mut st);
-        to_duck(st, &Ctx)
+        to_duck(st, &Ctx).map(|d| d.script())
     }
 
     fn duck(sql: &str) -> String {

@@ -8,6 +8,7 @@ mod conformance;
 mod connector;
 mod extfn;
 mod load;
+mod privileges;
 mod retries;
 mod sql_surface;
 mod stages;

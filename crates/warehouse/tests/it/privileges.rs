@@ -1,0 +1,145 @@
+//! Privileges by the kind of reference a statement makes to a table: read through a CTE, a
+//! subquery, a join, `INSERT … SELECT`, `MERGE` (source and target), `CREATE TABLE … AS`,
+//! `UPDATE … FROM`, `DELETE … USING`, a lateral `FLATTEN` or a `TABLE(GENERATOR(…))` beside it,
+//! a view, an external function. A role without the grant is refused as Snowflake refuses what
+//! a role cannot see (`002003`, nothing about the object shown); with the grant the same
+//! statement runs. A reference the check cannot classify is refused, never passed on.
+
+use warehouse::Session;
+
+use crate::support::*;
+
+/// As SYSADMIN in `d.public`: table `t (a int, v variant)` with one row, table `w (a int)` that
+/// role ANALYST may read and write and create tables beside, view `tv` over `t`, and user `bob`
+/// whose only role is ANALYST (no grant on `t` or `tv`).
+fn setup(f: &Fixture) -> (Session, Session) {
+    let mut s = f.admin();
+    run(&mut s, "create role analyst; create user bob password = 'passw0rd!' default_role = analyst; grant role analyst to user bob");
+    run(&mut s, "use role sysadmin; create database d; use schema d.public");
+    run(&mut s, "create table t (a int, v variant); insert into t select 1, parse_json('[10, 20]')");
+    run(&mut s, "create table w (a int); insert into w values (1)");
+    run(&mut s, "create view tv as select a from t");
+    for p in ["select", "insert", "update", "delete"] {
+        run(&mut s, &format!("grant {p} on table w to role analyst"));
+    }
+    run(&mut s, "use role accountadmin; grant create table on schema d.public to role analyst; use role sysadmin");
+    let mut bob = f.wh.session("bob", None).unwrap();
+    run(&mut bob, "use schema d.public");
+    (s, bob)
+}
+
+/// Refused as a name of no object or not authorized (`002003`), naming nothing it guards.
+fn no_object(s: &mut Session, sql: &str) {
+    let e = fails(s, sql);
+    assert_eq!(e.wire().code, "002003", "{sql}: {e}");
+    assert!(!e.to_string().contains("[10"), "{sql}: the refusal shows the data: {e}");
+}
+
+#[test]
+fn every_kind_of_read_needs_select_on_the_table() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    let reads = [
+        ("cte", "with c as (select a from t) select count(*) from c"),
+        ("subquery", "select count(*) from w where a in (select a from t)"),
+        ("derived table", "select count(*) from (select * from t) x"),
+        ("join", "select count(*) from w join t on w.a = t.a"),
+        ("insert select", "insert into w select a from t"),
+        ("merge source", "merge into w using t on w.a = t.a when matched then update set a = t.a"),
+        ("create table as", "create table copy_of_t as select * from t"),
+        ("update from", "update w set a = t.a from t where w.a = t.a"),
+        ("delete using", "delete from w using t where w.a = t.a + 100"),
+        ("lateral flatten", "select f.value from t, lateral flatten(input => t.v) f"),
+        ("table flatten", "select f.value from t, table(flatten(t.v)) f"),
+        ("beside a generator", "select count(*) from t, table(generator(rowcount => 2))"),
+        ("exists", "select exists (select 1 from t)"),
+        ("scalar subquery in a projection", "select (select max(a) from t)"),
+    ];
+    for (_, sql) in reads {
+        no_object(&mut bob, sql);
+    }
+    run(&mut admin, "grant select on table t to role analyst");
+    for (kind, sql) in reads {
+        if let Err(e) = bob.execute(sql) {
+            panic!("{kind}: {sql}\n  refused with the grant: {e}");
+        }
+        if kind == "create table as" {
+            run(&mut admin, "drop table copy_of_t");
+        }
+    }
+    run(&mut admin, "revoke select on table t from role analyst");
+    for (_, sql) in reads {
+        no_object(&mut bob, sql);
+    }
+}
+
+#[test]
+fn a_merge_needs_its_target_privileges_and_its_source_select() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    run(&mut admin, "grant select on table t to role analyst");
+    // A target the role holds nothing on: it does not exist for the role.
+    run(&mut admin, "create table target (a int)");
+    let merge = "merge into target g using w on g.a = w.a when not matched then insert (a) values (w.a)";
+    no_object(&mut bob, merge);
+    // Some privilege but not the ones a merge needs: not authorized, said as such.
+    run(&mut admin, "grant select on table target to role analyst");
+    assert_eq!(fails(&mut bob, merge).wire().code, "003001");
+    for p in ["insert", "update", "delete"] {
+        run(&mut admin, &format!("grant {p} on table target to role analyst"));
+    }
+    let r = run(&mut bob, merge);
+    assert_eq!(r.columns[0].name, "number of rows inserted");
+    assert_eq!(r.rows[0][0].as_deref(), Some("1"));
+}
+
+#[test]
+fn a_view_reads_its_tables_with_its_owners_rights() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    no_object(&mut bob, "select a from tv");
+    // Snowflake's views run with their owner's rights: a grant on the view alone reads it, the
+    // table under it stays out of reach by its own name.
+    run(&mut admin, "grant select on view tv to role analyst");
+    assert_eq!(run(&mut bob, "select a from tv").rows[0][0].as_deref(), Some("1"));
+    no_object(&mut bob, "select a from t");
+    no_object(&mut bob, "select tv.a from tv join t on tv.a = t.a");
+}
+
+#[test]
+fn an_external_function_needs_usage() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    run(&mut admin, "use role accountadmin");
+    run(&mut admin, "create api integration i api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::123456789012:role/r' enabled = true api_allowed_prefixes = ('http://127.0.0.1:9/')");
+    run(&mut admin, "create external function ef(v varchar) returns variant api_integration = i as 'http://127.0.0.1:9/ef'");
+    no_object(&mut bob, "select ef('x')");
+    no_object(&mut bob, "select a from w where ef('x') is not null");
+    run(&mut admin, "grant usage on function ef(varchar) to role analyst");
+    // Past the privilege check the call fails at the network (nothing listens on port 9).
+    let e = fails(&mut bob, "select ef('x')");
+    assert!(!["002003", "003001"].contains(&e.wire().code), "{e}");
+    // Its arguments are reads like any other.
+    no_object(&mut bob, "select ef((select max(a) from t)::varchar)");
+}
+
+#[test]
+fn sequences_are_for_the_roles_that_see_the_whole_database() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    run(&mut admin, "create sequence seq start = 1 increment = 1");
+    no_object(&mut bob, "select seq.nextval");
+    no_object(&mut bob, "create or replace sequence seq start = 5 increment = 1");
+    no_object(&mut bob, "drop sequence seq");
+    assert_eq!(run(&mut admin, "select seq.nextval").rows[0][0].as_deref(), Some("1"));
+}
+
+#[test]
+fn unclassifiable_references_are_refused() {
+    let f = fixture();
+    let (_admin, mut bob) = setup(&f);
+    for sql in ["select * from d.public.t.a", "insert into a.b.c.d values (1)", "select * from w, lateral (select * from a.b.c.d) x"] {
+        let e = fails(&mut bob, sql);
+        assert_eq!(e.wire().code, "002040", "{sql}: {e}");
+    }
+}
