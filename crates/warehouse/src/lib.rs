@@ -19,6 +19,7 @@ mod exec;
 pub mod extfn;
 pub mod keypair;
 pub mod load;
+mod parameters;
 use iam::random;
 mod result;
 mod session;

@@ -1,4 +1,5 @@
-//! Creation times of tables and views (`SHOW TABLES`' `created_on`), which DuckDB does not keep.
+//! Creation times of tables and views (`SHOW TABLES`' `created_on`) and the column types a
+//! table was declared with, which DuckDB does not keep.
 
 use std::collections::HashMap;
 
@@ -34,6 +35,31 @@ impl Catalog {
                 out.insert(o.clone(), c);
             }
             Ok(out)
+        })
+    }
+
+    /// Records the declared types of `object`'s columns (`(column, type)`), replacing any
+    /// earlier record; `keep` leaves an earlier record (`CREATE ... IF NOT EXISTS`).
+    pub fn record_declared_types(&self, object: &str, columns: &[(String, String)], keep: bool) -> Result<(), WarehouseError> {
+        self.tx(|tx| {
+            let known: i64 = tx.query_row("SELECT count(*) FROM declared_types WHERE object = ?1", params![object], |r| r.get(0))?;
+            if keep && known > 0 {
+                return Ok(());
+            }
+            tx.execute("DELETE FROM declared_types WHERE object = ?1", params![object])?;
+            for (col, ty) in columns {
+                tx.execute("INSERT OR REPLACE INTO declared_types (object, col, type) VALUES (?1, ?2, ?3)", params![object, col, ty])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The declared column types of `object`, by column.
+    pub fn declared_types(&self, object: &str) -> Result<HashMap<String, String>, WarehouseError> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT col, type FROM declared_types WHERE object = ?1")?;
+            let rows = st.query_map(params![object], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 }

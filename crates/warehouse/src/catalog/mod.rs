@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS connector_sessions (master_hash TEXT PRIMARY KEY, use
     database TEXT, schema TEXT, warehouse TEXT, expires INTEGER NOT NULL);
 -- When tables and views were created (DuckDB keeps no such time), by `DB.SCHEMA.NAME`.
 CREATE TABLE IF NOT EXISTS created (object TEXT PRIMARY KEY, created INTEGER NOT NULL);
+-- Column types as a table's CREATE declared them where DuckDB keeps less (`VARCHAR(10)`,
+-- `NUMBER(10,0)`), by `DB.SCHEMA.NAME` and column: what DESCRIBE TABLE shows.
+CREATE TABLE IF NOT EXISTS declared_types (object TEXT NOT NULL, col TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY (object, col));
 -- Users' properties beyond name, password and default role (`alter user ... set`), by name.
 -- Named stages and file formats (`kind` STAGE or FILE FORMAT), each a JSON record (stage/objects.rs).
 CREATE TABLE IF NOT EXISTS stage_objects (kind TEXT NOT NULL, db TEXT NOT NULL, schema TEXT NOT NULL, name TEXT NOT NULL,

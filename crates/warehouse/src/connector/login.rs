@@ -28,24 +28,8 @@ pub struct LoginQuery {
 
 /// Session parameters every login answers with: the drivers read their behaviour from these.
 fn session_parameters() -> Value {
-    let p = |name: &str, value: Value| json!({ "name": name, "value": value });
-    Value::Array(vec![
-        p("AUTOCOMMIT", json!(true)),
-        p("TIMEZONE", json!("UTC")),
-        p("CLIENT_SESSION_KEEP_ALIVE", json!(false)),
-        // Bound arrays stay inline in the request instead of being uploaded to a stage.
-        p("CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", json!(i32::MAX)),
-        p("CLIENT_PREFETCH_THREADS", json!(4)),
-        p("CLIENT_RESULT_CHUNK_SIZE", json!(160)),
-        p("QUERY_CONTEXT_CACHE_SIZE", json!(5)),
-        p("DATE_OUTPUT_FORMAT", json!("YYYY-MM-DD")),
-        p("TIME_OUTPUT_FORMAT", json!("HH24:MI:SS")),
-        p("TIMESTAMP_OUTPUT_FORMAT", json!("YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM")),
-        p("TIMESTAMP_NTZ_OUTPUT_FORMAT", json!("YYYY-MM-DD HH24:MI:SS.FF3")),
-        p("TIMESTAMP_LTZ_OUTPUT_FORMAT", json!("")),
-        p("TIMESTAMP_TZ_OUTPUT_FORMAT", json!("")),
-        p("BINARY_OUTPUT_FORMAT", json!("HEX")),
-    ])
+    let p = |q: &crate::parameters::Parameter| json!({ "name": q.name, "value": q.json() });
+    Value::Array(crate::parameters::SESSION_PARAMETERS.iter().map(p).collect())
 }
 
 pub(crate) fn session_info(s: &Session) -> Value {

@@ -4,6 +4,7 @@
 mod access;
 pub(crate) mod caller_tables;
 mod catalog_views;
+mod declared;
 mod external;
 mod names;
 mod objects;
@@ -11,6 +12,7 @@ mod quoted;
 pub(crate) mod results;
 mod security;
 mod show;
+mod show_objects;
 mod tasks;
 mod users;
 
@@ -59,6 +61,8 @@ impl Session {
             Use { kind, name } => self.use_(kind, name),
             Show { kind, like, scope } => self.show(kind, like, scope),
             ShowGrants(of) => self.show_grants(of),
+            ShowColumns { like, table, scope } => self.show_columns(like, table, scope),
+            ShowParameters { like } => Ok(self.show_parameters(&like)),
             DescribeTable(name) => self.describe_table(name),
             DescribeIntegration(name) => self.describe_integration(name),
             DescribeFunction { name, arg_types } => self.describe_function(name, arg_types),
@@ -155,6 +159,7 @@ impl Session {
             return Err(WarehouseError::Unsupported(format!("ALTER SESSION SET {}", params.split(['=', ' ']).next().unwrap_or(""))));
         }
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
+        let declared = declared::declared(&tree);
         let replaces_sequence = matches!(tree, sqlparser::ast::Statement::CreateSequence { .. }) && crate::sql::front::replaces_sequence(&st.text);
         let mut keys = Vec::new();
         let prepared = self.duck_sql(tree, query_id, &mut keys).map(|(mut sql, r)| {
@@ -186,6 +191,9 @@ impl Session {
                 self.wh.catalog().forget_object("VIEW", &table)?;
             }
             self.record_creation(st)?;
+            if let Some(d) = declared {
+                self.record_declared(d)?;
+            }
         }
         out
     }

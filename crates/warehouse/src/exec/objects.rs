@@ -211,10 +211,12 @@ impl Session {
         if rows.is_empty() {
             return Err(WarehouseError::not_found("Table", format!("{db}.{schema}.{table}")));
         }
+        let declared = self.wh.catalog().declared_types(&format!("{db}.{schema}.{table}"))?;
         let rows = rows
             .into_iter()
             .map(|(n, t, null)| {
-                let mut row = vec![Some(n), Some(snowflake_type(&t)), Some("COLUMN".into()), Some(if null { "Y" } else { "N" }.into()), None, Some("N".into()), Some("N".into())];
+                let shown = declared.get(&n).filter(|d| super::declared::still_holds(d, &t)).cloned().unwrap_or_else(|| snowflake_type(&t));
+                let mut row = vec![Some(n), Some(shown), Some("COLUMN".into()), Some(if null { "Y" } else { "N" }.into()), None, Some("N".into()), Some("N".into())];
                 row.extend([None, None, None, None, None]);
                 row
             })

@@ -44,8 +44,29 @@ pub(crate) fn like(pattern: &Option<String>, name: &str) -> bool {
     }
 }
 
-fn s(v: impl Into<String>) -> Option<String> {
+pub(super) fn s(v: impl Into<String>) -> Option<String> {
     Some(v.into())
+}
+
+/// A warehouse size as SHOW WAREHOUSES writes it (`X-Small`, `2X-Large`) from the value given
+/// to `WAREHOUSE_SIZE` (`XSMALL`, `'X-SMALL'`, `XXLARGE`, `X2LARGE`); X-Small when none was.
+pub(super) fn warehouse_size(given: Option<&str>) -> String {
+    let key: String = given.unwrap_or("XSMALL").chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase();
+    let shown = match key.as_str() {
+        "XSMALL" => "X-Small",
+        "SMALL" => "Small",
+        "MEDIUM" => "Medium",
+        "LARGE" => "Large",
+        "XLARGE" => "X-Large",
+        "XXLARGE" | "X2LARGE" | "2XLARGE" => "2X-Large",
+        "XXXLARGE" | "X3LARGE" | "3XLARGE" => "3X-Large",
+        "X4LARGE" | "4XLARGE" => "4X-Large",
+        "X5LARGE" | "5XLARGE" => "5X-Large",
+        "X6LARGE" | "6XLARGE" => "6X-Large",
+        // Stored as given: CREATE WAREHOUSE does not check sizes.
+        _ => return given.unwrap_or_default().to_string(),
+    };
+    shown.to_string()
 }
 
 impl Session {
@@ -65,6 +86,8 @@ impl Session {
                 QueryResult::table(&["created_on", "name", "is_default", "is_current", "origin", "owner", "comment", "options", "retention_time"], rows)
             }
             ShowKind::Schemas | ShowKind::Tables => self.show_duck(kind, &pat, scope)?,
+            ShowKind::Views => self.show_views(&pat, scope)?,
+            ShowKind::Functions => self.show_functions(&pat)?,
             ShowKind::Warehouses => {
                 let rows = cat
                     .warehouses()?
@@ -78,7 +101,7 @@ impl Session {
                             s(name),
                             s("STARTED"),
                             s("STANDARD"),
-                            get("WAREHOUSE_SIZE").or(s("X-Small")),
+                            s(warehouse_size(get("WAREHOUSE_SIZE").as_deref())),
                             s(if current { "Y" } else { "N" }),
                             get("AUTO_SUSPEND").or(s("600")),
                             get("AUTO_RESUME").map(|v| v.to_lowercase()).or(s("true")),
@@ -184,7 +207,9 @@ impl Session {
         })
     }
 
-    fn show_duck(&self, kind: ShowKind, pat: &Option<String>, scope: ShowScope) -> Result<QueryResult, WarehouseError> {
+    /// A condition on the engine catalog's `database_name` and `schema_name` selecting a SHOW's
+    /// scope (recpipe's databases only).
+    pub(super) fn scope_filter(&self, scope: ShowScope) -> Result<String, WarehouseError> {
         let (db, schema) = self.show_scope(scope)?;
         if let Some(d) = &db {
             if !self.wh.catalog().databases()?.iter().any(|(name, ..)| name == d.as_str()) {
@@ -198,6 +223,11 @@ impl Session {
         if let Some(sc) = &schema {
             filter.push_str(&format!(" AND schema_name = {}", literal(sc.as_str())));
         }
+        Ok(filter)
+    }
+
+    fn show_duck(&self, kind: ShowKind, pat: &Option<String>, scope: ShowScope) -> Result<QueryResult, WarehouseError> {
+        let filter = self.scope_filter(scope)?;
         if kind == ShowKind::Schemas {
             let sql = format!("SELECT database_name, schema_name FROM duckdb_schemas() WHERE {filter} AND schema_name <> 'main' ORDER BY 1, 2");
             let mut st = self.conn.prepare(&sql)?;

@@ -21,8 +21,12 @@ pub enum ShowKind {
     Databases,
     Schemas,
     Tables,
+    Views,
     Warehouses,
     Integrations,
+    /// `SHOW FUNCTIONS`: the built-in functions and the external functions the role may use.
+    Functions,
+    /// `SHOW EXTERNAL | USER FUNCTIONS`.
     ExternalFunctions,
     Roles,
     Users,
@@ -165,6 +169,10 @@ pub enum Statement {
     Use { kind: UseKind, name: ObjectName },
     Show { kind: ShowKind, like: Option<String>, scope: ShowScope },
     ShowGrants(GrantsOf),
+    /// `SHOW COLUMNS [LIKE ..] [IN TABLE t | IN scope]`: `table` when the scope is one table.
+    ShowColumns { like: Option<String>, table: Option<ObjectName>, scope: ShowScope },
+    /// `SHOW PARAMETERS [LIKE ..] [IN SESSION | IN ACCOUNT]`.
+    ShowParameters { like: Option<String> },
     DescribeTable(ObjectName),
     DescribeIntegration(Ident),
     DescribeFunction { name: ObjectName, arg_types: Vec<String> },

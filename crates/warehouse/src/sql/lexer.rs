@@ -1,5 +1,11 @@
-//! Snowflake SQL tokens: words, quoted identifiers, strings (`'..'` with `''` and backslash
-//! escapes, `$$..$$`), numbers, operators, bind markers, comments (`--`, `//`, `/* */`).
+//! Snowflake SQL tokens for the code that reads a statement token by token (script splitting,
+//! bind markers, the named fallbacks, stage statements). The scanning is `sqlparser`'s tokenizer
+//! with its `SnowflakeDialect`, the same one [`super::front`] parses with; this module maps its
+//! tokens onto [`Tok`] with byte offsets into the source, dropping whitespace and comments
+//! (`--`, `//`, `/* */`).
+
+use sqlparser::dialect::SnowflakeDialect;
+use sqlparser::tokenizer::{Location, Token as SqlToken, Tokenizer};
 
 use crate::WarehouseError;
 
@@ -9,12 +15,13 @@ pub enum Tok {
     Word(String),
     /// A `"quoted"` identifier, unescaped.
     Quoted(String),
-    /// A string literal, unescaped.
+    /// A string literal (`'..'` with `''` and backslash escapes, `$$..$$`), unescaped.
     Str(String),
     Number(String),
-    /// `?`, `:1`, `$1` or `:name`.
+    /// `?`, `$1` or `$name`. (`:1` stays `:` and a number: whether it is a marker or a
+    /// VARIANT path depends on what stands before it, see `connector::binds`.)
     Bind(String),
-    /// Punctuation and operators: `( ) , . ; : :: = <> != <= >= || -> ->> => + - * / % [ ] { }`.
+    /// Punctuation and operators: `( ) , . ; : :: = <> <= >= || -> ->> => + - * / % [ ] { }`.
     Op(String),
 }
 
@@ -37,173 +44,115 @@ impl Tok {
     }
 }
 
-const OPS3: [&str; 1] = ["->>"];
-const OPS2: [&str; 9] = ["::", "<>", "!=", "<=", ">=", "||", "->", "=>", "=="];
-
 /// Splits `src` into tokens, dropping whitespace and comments.
 pub fn lex(src: &str) -> Result<Vec<Token>, WarehouseError> {
-    let b = src.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let start = i;
-        if c.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        if (c == b'-' && b.get(i + 1) == Some(&b'-')) || (c == b'/' && b.get(i + 1) == Some(&b'/')) {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-            continue;
-        }
-        if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let end = src[i + 2..]
-                .find("*/")
-                .ok_or_else(|| WarehouseError::Syntax("unterminated comment '/*'".into()))?;
-            i = i + 2 + end + 2;
-            continue;
-        }
-        let tok = if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
-                i += 1;
-            }
-            Tok::Word(src[start..i].to_string())
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
-            while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
-                i += 1;
-            }
-            if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-                let mut j = i + 1;
-                if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
-                    j += 1;
-                }
-                if j < b.len() && b[j].is_ascii_digit() {
-                    i = j;
-                    while i < b.len() && b[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                }
-            }
-            Tok::Number(src[start..i].to_string())
-        } else if c == b'"' {
-            let (s, next) = quoted(src, i, b'"')?;
-            i = next;
-            Tok::Quoted(s)
-        } else if c == b'\'' {
-            let (s, next) = string_literal(src, i)?;
-            i = next;
-            Tok::Str(s)
-        } else if c == b'$' && b.get(i + 1) == Some(&b'$') {
-            let end = src[i + 2..]
-                .find("$$")
-                .ok_or_else(|| WarehouseError::Syntax("unterminated string '$$'".into()))?;
-            let s = src[i + 2..i + 2 + end].to_string();
-            i = i + 2 + end + 2;
-            Tok::Str(s)
-        } else if c == b'$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            Tok::Bind(src[start..i].to_string())
-        } else if c == b'?' {
-            i += 1;
-            Tok::Bind("?".into())
-        } else {
-            let rest = &src[i..];
-            let op = OPS3
-                .iter()
-                .chain(OPS2.iter())
-                .find(|op| rest.starts_with(**op))
-                .map(|s| s.to_string());
-            let op = match op {
-                Some(op) => op,
-                None if "(),.;:=<>+-*/%[]{}!|&^~@".contains(c as char) => (c as char).to_string(),
-                None => {
-                    let ch = src[i..].chars().next().unwrap_or('?');
-                    return Err(WarehouseError::Syntax(format!(
-                        "line {} at position {} unexpected '{ch}'",
-                        line_of(src, i),
-                        col_of(src, i)
-                    )));
-                }
-            };
-            i += op.len();
-            Tok::Op(op)
+    let spanned = Tokenizer::new(&SnowflakeDialect {}, src).tokenize_with_location().map_err(|e| {
+        WarehouseError::Syntax(format!("line {} at position {} {}", e.location.line, e.location.column.saturating_sub(1), e.message))
+    })?;
+    let mut at = Offsets::new(src);
+    let mut out = Vec::with_capacity(spanned.len());
+    for t in spanned {
+        let start = at.byte(t.span.start);
+        let end = at.byte(t.span.end);
+        let tok = match t.token {
+            SqlToken::Whitespace(_) | SqlToken::EOF => continue,
+            SqlToken::Word(w) if w.quote_style == Some('"') => Tok::Quoted(w.value),
+            SqlToken::Word(w) if w.quote_style.is_none() => Tok::Word(w.value),
+            SqlToken::Number(n, _) => Tok::Number(n),
+            SqlToken::SingleQuotedString(s) => Tok::Str(s),
+            SqlToken::DollarQuotedString(d) if d.tag.is_none() => Tok::Str(d.value),
+            // A binary literal `X'0A'` has no token of its own here: it stays one word as written.
+            SqlToken::HexStringLiteral(_) => Tok::Word(src[start..end].to_string()),
+            SqlToken::Placeholder(p) => Tok::Bind(p),
+            SqlToken::Char(_) | SqlToken::Backslash => return Err(unexpected(src, start, at.line_of(start))),
+            op if is_operator(&op) => Tok::Op(op.to_string()),
+            // Quoted forms Snowflake does not have (`N'..'`, `E'..'`, tagged `$t$..$t$`, ...).
+            _ => return Err(unexpected(src, start, at.line_of(start))),
         };
-        out.push(Token { tok, start, end: i });
+        out.push(Token { tok, start, end });
     }
     Ok(out)
 }
 
-fn line_of(src: &str, pos: usize) -> usize {
-    src[..pos].matches('\n').count() + 1
+/// The tokens that are punctuation or operators (everything but words, literals and markers).
+fn is_operator(t: &SqlToken) -> bool {
+    !matches!(
+        t,
+        SqlToken::Word(_)
+            | SqlToken::Number(..)
+            | SqlToken::Char(_)
+            | SqlToken::SingleQuotedString(_)
+            | SqlToken::DoubleQuotedString(_)
+            | SqlToken::TripleSingleQuotedString(_)
+            | SqlToken::TripleDoubleQuotedString(_)
+            | SqlToken::DollarQuotedString(_)
+            | SqlToken::SingleQuotedByteStringLiteral(_)
+            | SqlToken::DoubleQuotedByteStringLiteral(_)
+            | SqlToken::TripleSingleQuotedByteStringLiteral(_)
+            | SqlToken::TripleDoubleQuotedByteStringLiteral(_)
+            | SqlToken::SingleQuotedRawStringLiteral(_)
+            | SqlToken::DoubleQuotedRawStringLiteral(_)
+            | SqlToken::TripleSingleQuotedRawStringLiteral(_)
+            | SqlToken::TripleDoubleQuotedRawStringLiteral(_)
+            | SqlToken::NationalStringLiteral(_)
+            | SqlToken::QuoteDelimitedStringLiteral(_)
+            | SqlToken::NationalQuoteDelimitedStringLiteral(_)
+            | SqlToken::EscapedStringLiteral(_)
+            | SqlToken::UnicodeStringLiteral(_)
+            | SqlToken::HexStringLiteral(_)
+            | SqlToken::Whitespace(_)
+            | SqlToken::CopyData { .. }
+            | SqlToken::Placeholder(_)
+            | SqlToken::EOF
+    )
 }
 
-fn col_of(src: &str, pos: usize) -> usize {
-    pos - src[..pos].rfind('\n').map(|p| p + 1).unwrap_or(0)
+/// Snowflake's wording for a token recpipe cannot read: `line 1 at position 7 unexpected '\'.`
+fn unexpected(src: &str, start: usize, (line, col): (u64, u64)) -> WarehouseError {
+    let what: String = src[start..].chars().take_while(|c| !c.is_whitespace()).take(20).collect();
+    WarehouseError::Syntax(format!("line {line} at position {col} unexpected '{what}'."))
 }
 
-/// `"..."` with `""` for a quote.
-fn quoted(src: &str, start: usize, q: u8) -> Result<(String, usize), WarehouseError> {
-    let b = src.as_bytes();
-    let mut i = start + 1;
-    let mut s = String::new();
-    let mut seg = i;
-    loop {
-        if i >= b.len() {
-            return Err(WarehouseError::Syntax(format!(
-                "unterminated quoted identifier starting at line {}",
-                line_of(src, start)
-            )));
-        }
-        if b[i] == q {
-            s.push_str(&src[seg..i]);
-            if b.get(i + 1) == Some(&q) {
-                s.push(q as char);
-                i += 2;
-                seg = i;
-                continue;
-            }
-            return Ok((s, i + 1));
-        }
-        i += 1;
+/// Turns the tokenizer's locations (line and column from 1, columns counting characters) into
+/// byte offsets. The tokens arrive in order, so one forward walk over the source serves them all.
+struct Offsets<'a> {
+    src: &'a str,
+    byte: usize,
+    line: u64,
+    col: u64,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(src: &'a str) -> Self {
+        Offsets { src, byte: 0, line: 1, col: 1 }
     }
-}
 
-/// `'...'` with `''` and Snowflake's backslash escapes.
-fn string_literal(src: &str, start: usize) -> Result<(String, usize), WarehouseError> {
-    let mut s = String::new();
-    let mut chars = src[start + 1..].char_indices().peekable();
-    while let Some((off, c)) = chars.next() {
-        match c {
-            '\'' => {
-                if let Some((_, '\'')) = chars.peek() {
-                    chars.next();
-                    s.push('\'');
-                } else {
-                    return Ok((s, start + 1 + off + 1));
-                }
-            }
-            '\\' => match chars.next() {
-                Some((_, 'n')) => s.push('\n'),
-                Some((_, 't')) => s.push('\t'),
-                Some((_, 'r')) => s.push('\r'),
-                Some((_, '0')) => s.push('\0'),
-                Some((_, 'b')) => s.push('\u{8}'),
-                Some((_, 'f')) => s.push('\u{c}'),
-                Some((_, other)) => s.push(other),
-                None => break,
-            },
-            other => s.push(other),
+    fn byte(&mut self, to: Location) -> usize {
+        if (to.line, to.column) < (self.line, self.col) {
+            // Never expected (the spans are in order); start over rather than lose the place.
+            *self = Offsets::new(self.src);
         }
+        let mut chars = self.src[self.byte..].chars();
+        while (self.line, self.col) < (to.line, to.column) {
+            let Some(c) = chars.next() else { break };
+            self.byte += c.len_utf8();
+            if c == '\n' {
+                self.line += 1;
+                self.col = 1;
+            } else {
+                self.col += 1;
+            }
+        }
+        self.byte
     }
-    Err(WarehouseError::Syntax(format!(
-        "unterminated string literal starting at line {}",
-        line_of(src, start)
-    )))
+
+    /// Line (from 1) and position (from 0) of a byte offset at or before the walk's place.
+    fn line_of(&self, byte: usize) -> (u64, u64) {
+        let before = &self.src[..byte];
+        let line = before.matches('\n').count() as u64 + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64;
+        (line, col)
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +161,10 @@ mod tests {
 
     fn toks(s: &str) -> Vec<Tok> {
         lex(s).unwrap().into_iter().map(|t| t.tok).collect()
+    }
+
+    fn op(o: &str) -> Tok {
+        Tok::Op(o.into())
     }
 
     #[test]
@@ -229,6 +182,7 @@ mod tests {
         );
         assert_eq!(toks(r"'a\'b\n'"), vec![Tok::Str("a'b\n".into())]);
         assert_eq!(toks("$$x;y$$"), vec![Tok::Str("x;y".into())]);
+        assert_eq!(toks("$$it's $5$$"), vec![Tok::Str("it's $5".into())]);
     }
 
     #[test]
@@ -245,10 +199,71 @@ mod tests {
                 Tok::Number("1.5e3".into()),
             ]
         );
+        assert_eq!(
+            toks("f(a => 1) -> ->> || <> != ; [0] {}"),
+            ["f", "(", "a", "=>", "1", ")", "->", "->>", "||", "<>", "<>", ";", "[", "0", "]", "{", "}"]
+                .iter()
+                .map(|s| match *s {
+                    "f" | "a" => Tok::Word(s.to_string()),
+                    "1" | "0" => Tok::Number(s.to_string()),
+                    o => op(o),
+                })
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
-    fn unterminated_string_is_an_error() {
-        assert!(matches!(lex("select 'abc"), Err(WarehouseError::Syntax(_))));
+    fn bind_markers() {
+        assert_eq!(
+            toks("select ?, $1, :2 from t where a = $name"),
+            vec![
+                Tok::Word("select".into()),
+                Tok::Bind("?".into()),
+                op(","),
+                Tok::Bind("$1".into()),
+                op(","),
+                op(":"),
+                Tok::Number("2".into()),
+                Tok::Word("from".into()),
+                Tok::Word("t".into()),
+                Tok::Word("where".into()),
+                Tok::Word("a".into()),
+                op("="),
+                Tok::Bind("$name".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn stage_references_are_contiguous_tokens() {
+        let ts = lex("list @~/a/b.csv; put @%t @db.s.st/p/").unwrap();
+        let text: Vec<String> = ts.iter().map(|t| match &t.tok {
+            Tok::Word(w) | Tok::Op(w) | Tok::Number(w) | Tok::Bind(w) => w.clone(),
+            other => panic!("{other:?}"),
+        }).collect();
+        assert_eq!(text, ["list", "@", "~", "/", "a", "/", "b", ".", "csv", ";", "put", "@", "%", "t", "@", "db", ".", "s", ".", "st", "/", "p", "/"]);
+        // Written without spaces between them: each token ends where the next starts.
+        assert!(ts[1..9].windows(2).all(|w| w[0].end == w[1].start));
+        assert_ne!(ts[9].end, ts[10].start);
+    }
+
+    #[test]
+    fn offsets_are_bytes_in_the_source() {
+        let src = "select 'é', \"ü\"\n  from\r\n t";
+        let ts = lex(src).unwrap();
+        let spans: Vec<&str> = ts.iter().map(|t| &src[t.start..t.end]).collect();
+        assert_eq!(spans, ["select", "'é'", ",", "\"ü\"", "from", "t"]);
+    }
+
+    #[test]
+    fn unreadable_input_is_a_syntax_error() {
+        for bad in ["select 'abc", "select \"abc", "select 1 /* x", "select $$abc", "select a \\ b", "select N'x'"] {
+            let e = lex(bad).unwrap_err();
+            assert!(matches!(e, WarehouseError::Syntax(_)), "{bad}: {e}");
+            assert!(e.to_string().contains("line 1 at position"), "{bad}: {e}");
+        }
+        let e = lex("select 1,\n  a \\ b").unwrap_err();
+        assert!(e.to_string().contains("line 2 at position 4 unexpected '\\'"), "{e}");
+        assert_eq!(toks("select x'0A'"), vec![Tok::Word("select".into()), Tok::Word("x'0A'".into())]);
     }
 }

@@ -3,17 +3,30 @@
 //! [`classify`] parses a statement with `sqlparser` ([`super::front`]) and matches recpipe's own
 //! statements on the tree: `USE` (role, warehouse, database, schema, `db[.schema]`),
 //! `CREATE [OR REPLACE] DATABASE`, `CREATE SCHEMA`, `DROP DATABASE | WAREHOUSE | ROLE`,
-//! `CREATE ROLE`, `GRANT ROLE … TO ROLE | USER`. A statement of a kind DuckDB runs (queries,
-//! DML, table and view DDL, transactions) goes on to [`super::translate`] with its tree.
+//! `CREATE ROLE`, `GRANT ROLE … TO ROLE | USER`, in [`super::grant`] `GRANT | REVOKE
+//! <privileges> ON <table | view | database | schema | warehouse | integration | function>`, in [`super::show`] `SHOW TABLES | VIEWS |
+//! COLUMNS | DATABASES | SCHEMAS` and `DESCRIBE [TABLE] t`. A statement of a kind DuckDB runs
+//! (queries, DML, table and view DDL, transactions) goes on to [`super::translate`] with its tree.
 //!
-//! Named fallbacks: statements Snowflake has that `sqlparser` 0.64 does not parse, or parses
-//! into a shape that loses what recpipe needs, are read by [`super::parse`] (a cursor over the
-//! statement's tokens), one function per statement:
-//! `CREATE | ALTER | DROP | DESCRIBE [API] INTEGRATION`, `CREATE [SECURE] EXTERNAL FUNCTION`,
-//! `DROP | DESCRIBE [EXTERNAL] FUNCTION f(types)`, `CREATE | ALTER | DROP | DESCRIBE | EXECUTE TASK`
-//! (the task's `AS` statement is kept verbatim), `CREATE | ALTER | DESCRIBE USER` (`SET
-//! RSA_PUBLIC_KEY`, `DEFAULT_NAMESPACE = db.schema`), `CREATE WAREHOUSE … WITH`, `SHOW …` (LIKE and
-//! IN scopes, `SHOW GRANTS`), `DESCRIBE TABLE | VIEW`, `GRANT | REVOKE <privileges> ON …`.
+//! Named fallbacks, read by [`super::parse`] (a cursor over the statement's tokens), one
+//! function per statement, each because `sqlparser` 0.64 does not parse it or loses what recpipe
+//! needs:
+//! - `CREATE | ALTER | DROP | DESCRIBE [API] INTEGRATION`: parsed for other dialects' storage
+//!   integrations only, not `API_PROVIDER`, `API_ALLOWED_PREFIXES`, ….
+//! - `CREATE [SECURE] EXTERNAL FUNCTION`, `DROP | DESCRIBE [EXTERNAL] FUNCTION f(types)`: no
+//!   external functions; a `DROP FUNCTION` tree would lose `EXTERNAL`.
+//! - `CREATE | ALTER | DROP | DESCRIBE | EXECUTE TASK`: no tasks (the `AS` statement is kept
+//!   verbatim).
+//! - `CREATE | ALTER | DESCRIBE USER`: the tree keeps options as generic key/values and has no
+//!   `ALTER USER … SET RSA_PUBLIC_KEY` / `UNSET` forms recpipe answers.
+//! - `CREATE WAREHOUSE … WITH`: not parsed.
+//! - `SHOW WAREHOUSES | ROLES | USERS | INTEGRATIONS | TASKS | GRANTS | PARAMETERS`: parsed as
+//!   `SHOW <identifiers>`, losing `LIKE` and `IN`; `SHOW [EXTERNAL | USER] FUNCTIONS`: the tree
+//!   loses `EXTERNAL` / `USER`.
+//! - `DESCRIBE VIEW v`: not parsed (only `DESCRIBE [TABLE] t`).
+//! - `GRANT | REVOKE <privileges> ON …` where the tree has no such object (`TASK`, `API
+//!   INTEGRATION`, `EXTERNAL FUNCTION`) or privilege (`CREATE TASK`, `EXECUTE TASK`).
+//!
 //! A statement neither matches is parsed by `sqlparser` alone: its syntax error is Snowflake's.
 
 use sqlparser::ast::{self as sq, GranteeName, GranteesType, ObjectType, Privileges, SchemaName};
@@ -89,6 +102,7 @@ fn from_tree(t: &sq::Statement) -> Option<Result<Statement, WarehouseError>> {
             match object_type {
                 ObjectType::Database => one(n).map(|name| Statement::DropDatabase { name, if_exists }),
                 ObjectType::Role => one(n).map(|name| Statement::DropRole { name, if_exists }),
+                ObjectType::Warehouse => one(n).map(|name| Statement::DropWarehouse { name, if_exists }),
                 _ => return None,
             }
         }
@@ -96,8 +110,8 @@ fn from_tree(t: &sq::Statement) -> Option<Result<Statement, WarehouseError>> {
             one(&c.names[0]).map(|name| Statement::CreateRole { name, opts: CreateOpts { or_replace: false, if_not_exists: c.if_not_exists } })
         }
         sq::Statement::Grant(g) => {
-            let Privileges::Actions(actions) = &g.privileges else { return None };
-            let ([sq::Action::Role { role }], None, [grantee]) = (actions.as_slice(), &g.objects, g.grantees.as_slice()) else { return None };
+            let Privileges::Actions(actions) = &g.privileges else { return super::grant::from_tree(t) };
+            let ([sq::Action::Role { role }], None, [grantee]) = (actions.as_slice(), &g.objects, g.grantees.as_slice()) else { return super::grant::from_tree(t) };
             let Some(GranteeName::ObjectName(to)) = &grantee.name else { return None };
             let (role, to) = match (one(role), one(to)) {
                 (Ok(r), Ok(t)) => (r, t),
@@ -109,7 +123,7 @@ fn from_tree(t: &sq::Statement) -> Option<Result<Statement, WarehouseError>> {
                 _ => return None,
             }
         }
-        _ => return None,
+        _ => return super::show::from_tree(t).or_else(|| super::grant::from_tree(t)),
     };
     Some(r)
 }
@@ -134,6 +148,7 @@ mod tests {
         assert!(matches!(own("create or replace database d"), Statement::CreateDatabase { opts: CreateOpts { or_replace: true, .. }, .. }));
         assert!(matches!(own("create schema if not exists d.s"), Statement::CreateSchema { opts: CreateOpts { if_not_exists: true, .. }, .. }));
         assert!(matches!(own("drop role if exists r"), Statement::DropRole { if_exists: true, .. }));
+        assert_eq!(own("drop warehouse if exists \"Wh\""), Statement::DropWarehouse { name: super::super::Ident::quoted("Wh"), if_exists: true });
         assert!(matches!(own("grant role analyst to user bob"), Statement::GrantRole { to_user: Some(_), .. }));
         // Named fallbacks.
         assert!(matches!(own("create or replace api integration i api_provider = aws_api_gateway api_aws_role_arn = 'a' api_allowed_prefixes = ('https://x/')"), Statement::CreateIntegration { .. }));

@@ -13,7 +13,6 @@ pub fn parse(toks: &[Token]) -> Result<Statement, WarehouseError> {
     let st = match c.peek() {
         Some(t) if t.is_kw("CREATE") => create(&mut c)?,
         Some(t) if t.is_kw("DROP") => drop(&mut c)?,
-        Some(t) if t.is_kw("USE") => use_(&mut c)?,
         Some(t) if t.is_kw("SHOW") => show(&mut c)?,
         Some(t) if t.is_kw("DESCRIBE") || t.is_kw("DESC") => describe(&mut c)?,
         Some(t) if t.is_kw("ALTER") => alter(&mut c)?,
@@ -169,16 +168,10 @@ fn integration(c: &mut Cursor) -> Result<IntegrationDef, WarehouseError> {
 fn drop(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     c.expect("DROP")?;
     let start = c.pos;
-    let kind = if c.eat("DATABASE") {
-        "DATABASE"
-    } else if c.eat("WAREHOUSE") {
-        "WAREHOUSE"
-    } else if c.eat_seq(&["API", "INTEGRATION"]) || c.eat("INTEGRATION") {
+    let kind = if c.eat_seq(&["API", "INTEGRATION"]) || c.eat("INTEGRATION") {
         "INTEGRATION"
     } else if c.eat_seq(&["EXTERNAL", "FUNCTION"]) || c.eat("FUNCTION") {
         "FUNCTION"
-    } else if c.eat("ROLE") {
-        "ROLE"
     } else if c.eat("TASK") {
         "TASK"
     } else {
@@ -187,10 +180,7 @@ fn drop(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     };
     let if_exists = c.eat_seq(&["IF", "EXISTS"]);
     Ok(match kind {
-        "DATABASE" => Statement::DropDatabase { name: c.ident()?, if_exists },
-        "WAREHOUSE" => Statement::DropWarehouse { name: c.ident()?, if_exists },
         "INTEGRATION" => Statement::DropIntegration { name: c.ident()?, if_exists },
-        "ROLE" => Statement::DropRole { name: c.ident()?, if_exists },
         "TASK" => Statement::DropTask { name: c.object_name()?, if_exists },
         _ => {
             let name = c.object_name()?;
@@ -214,27 +204,6 @@ pub(super) fn type_list(c: &mut Cursor) -> Result<Vec<String>, WarehouseError> {
         }
         c.expect_op(",")?;
     }
-}
-
-fn use_(c: &mut Cursor) -> Result<Statement, WarehouseError> {
-    c.expect("USE")?;
-    let kind = if c.eat("DATABASE") {
-        UseKind::Database
-    } else if c.eat("SCHEMA") {
-        UseKind::Schema
-    } else if c.eat("ROLE") {
-        UseKind::Role
-    } else if c.eat("WAREHOUSE") {
-        UseKind::Warehouse
-    } else if c.eat_seq(&["SECONDARY", "ROLES"]) {
-        return Err(WarehouseError::Unsupported("USE SECONDARY ROLES".into()));
-    } else {
-        // `USE db` or `USE db.schema`
-        let name = c.object_name()?;
-        let kind = if name.0.len() == 1 { UseKind::Database } else { UseKind::Schema };
-        return Ok(Statement::Use { kind, name });
-    };
-    Ok(Statement::Use { kind, name: c.object_name()? })
 }
 
 fn show(c: &mut Cursor) -> Result<Statement, WarehouseError> {
@@ -267,18 +236,21 @@ fn show(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     if c.eat("TASKS") {
         return super::task::show_tasks(c);
     }
-    let kind = if c.eat("DATABASES") {
-        ShowKind::Databases
-    } else if c.eat("SCHEMAS") {
-        ShowKind::Schemas
-    } else if c.eat("TABLES") {
-        ShowKind::Tables
-    } else if c.eat("WAREHOUSES") {
+    if c.eat("PARAMETERS") {
+        let like = if c.eat("LIKE") { Some(c.string()?) } else { None };
+        if (c.eat("IN") || c.eat("FOR")) && !(c.eat("SESSION") || c.eat("ACCOUNT")) {
+            return Err(WarehouseError::Unsupported("SHOW PARAMETERS IN <object> (only IN SESSION or IN ACCOUNT)".into()));
+        }
+        return Ok(Statement::ShowParameters { like });
+    }
+    let kind = if c.eat("WAREHOUSES") {
         ShowKind::Warehouses
     } else if c.eat("INTEGRATIONS") || c.eat_seq(&["API", "INTEGRATIONS"]) {
         ShowKind::Integrations
-    } else if c.eat_seq(&["EXTERNAL", "FUNCTIONS"]) || c.eat_seq(&["USER", "FUNCTIONS"]) || c.eat("FUNCTIONS") {
+    } else if c.eat_seq(&["EXTERNAL", "FUNCTIONS"]) || c.eat_seq(&["USER", "FUNCTIONS"]) {
         ShowKind::ExternalFunctions
+    } else if c.eat("FUNCTIONS") {
+        ShowKind::Functions
     } else if c.eat("ROLES") {
         ShowKind::Roles
     } else if c.eat("USERS") {
@@ -288,6 +260,10 @@ fn show(c: &mut Cursor) -> Result<Statement, WarehouseError> {
             Some(Tok::Word(w)) => w.to_uppercase(),
             _ => "?".into(),
         };
+        // Read from the tree (`super::show`).
+        if ["TABLES", "VIEWS", "COLUMNS", "DATABASES", "SCHEMAS", "OBJECTS", "MATERIALIZED"].contains(&what.as_str()) {
+            return Ok(Statement::Passthrough);
+        }
         return Err(WarehouseError::Unsupported(format!("SHOW {what}")));
     };
     let mut like = None;
@@ -300,7 +276,7 @@ fn show(c: &mut Cursor) -> Result<Statement, WarehouseError> {
 
 fn describe(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     c.next();
-    if c.eat("TABLE") || c.eat("VIEW") {
+    if c.eat("VIEW") {
         return Ok(Statement::DescribeTable(c.object_name()?));
     }
     if c.eat_seq(&["API", "INTEGRATION"]) || c.eat("INTEGRATION") {
@@ -317,10 +293,7 @@ fn describe(c: &mut Cursor) -> Result<Statement, WarehouseError> {
     if c.eat("USER") {
         return Ok(Statement::DescribeUser(c.ident()?));
     }
-    if matches!(c.peek(), Some(Tok::Word(_)) | Some(Tok::Quoted(_))) && c.peek_at(1).is_none_or(|t| t.is_op(".")) {
-        return Ok(Statement::DescribeTable(c.object_name()?));
-    }
-    Err(c.unexpected("TABLE, INTEGRATION or FUNCTION"))
+    Ok(Statement::Passthrough)
 }
 
 fn alter(c: &mut Cursor) -> Result<Statement, WarehouseError> {

@@ -43,7 +43,7 @@ fn lab_flow_objects_and_dialect() {
     assert_eq!(col(&r, 1), vec![Some("NUMBER(38,0)".into()), Some("VARIANT".into())]);
     let r = run(&mut s, "show warehouses");
     assert_eq!(r.get(0, "name"), Some("COMPUTE_WH"));
-    assert_eq!(r.get(0, "size"), Some("XSMALL"));
+    assert_eq!(r.get(0, "size"), Some("X-Small"));
     let r = run(&mut s, "show databases");
     assert_eq!(r.get(0, "name"), Some("MOVIELENS"));
     let e = fails(&mut s, "select * from no_such_table");

@@ -210,6 +210,9 @@ def check_sqlalchemy():
     eq([c.name for c in table.columns], ["id", "label", "weight"], "autoload")
     df.head(1).to_sql("sa_written", engine, index=False, if_exists="append")
     eq(pd.read_sql("select count(*) as n from sa_written", engine)["n"][0], 4, "append")
+    # The table exists now: pandas asks whether it does, drops it and creates it afresh.
+    df.tail(2).to_sql("sa_written", engine, index=False, if_exists="replace")
+    eq(pd.read_sql("select id from sa_written order by id", engine)["id"].tolist(), [2, 3], "replace")
 
 
 def check_query_stage():
