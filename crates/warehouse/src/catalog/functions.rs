@@ -49,7 +49,7 @@ impl Catalog {
     /// Every function's name (upper case as stored), for the rewriter's quick check.
     pub fn function_names(&self) -> Result<Vec<String>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT DISTINCT name FROM functions")?;
+            let mut st = c.prepare_cached("SELECT DISTINCT name FROM functions")?;
             let rows = st.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -57,7 +57,7 @@ impl Catalog {
 
     fn load_functions(&self, filter: &str, args: &[&str]) -> Result<Vec<FunctionRecord>, WarehouseError> {
         let texts: Vec<String> = self.read(|c| {
-            let mut st = c.prepare(&format!("SELECT record FROM functions WHERE {filter} ORDER BY db, schema, name"))?;
+            let mut st = c.prepare_cached(&format!("SELECT record FROM functions WHERE {filter} ORDER BY db, schema, name"))?;
             let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })?;

@@ -54,7 +54,7 @@ impl Catalog {
 
     pub fn integrations(&self) -> Result<Vec<IntegrationRecord>, WarehouseError> {
         let texts: Vec<String> = self.read(|c| {
-            let mut st = c.prepare("SELECT record FROM integrations ORDER BY name")?;
+            let mut st = c.prepare_cached("SELECT record FROM integrations ORDER BY name")?;
             let rows = st.query_map([], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })?;

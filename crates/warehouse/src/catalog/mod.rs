@@ -90,6 +90,8 @@ impl Catalog {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        // Reads on every request (tokens, grants, roles) reuse their compiled statements.
+        conn.set_prepared_statement_cache_capacity(64);
         let cat = Catalog { conn: Mutex::new(conn) };
         cat.tx(|tx| {
             for role in [ACCOUNTADMIN, SECURITYADMIN, SYSADMIN, PUBLIC] {
@@ -140,7 +142,7 @@ impl Catalog {
     /// Databases as (name, file, owner, created).
     pub fn databases(&self) -> Result<Vec<(String, String, String, i64)>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT name, file, owner, created FROM databases ORDER BY name")?;
+            let mut st = c.prepare_cached("SELECT name, file, owner, created FROM databases ORDER BY name")?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -170,7 +172,7 @@ impl Catalog {
     /// Warehouses as (name, props JSON, owner, created).
     pub fn warehouses(&self) -> Result<Vec<(String, String, String, i64)>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT name, props, owner, created FROM warehouses ORDER BY name")?;
+            let mut st = c.prepare_cached("SELECT name, props, owner, created FROM warehouses ORDER BY name")?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

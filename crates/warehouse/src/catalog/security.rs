@@ -21,7 +21,7 @@ pub struct GrantRow {
 impl Catalog {
     pub fn role_exists(&self, name: &str) -> Result<bool, WarehouseError> {
         self.read(|c| {
-            Ok(c.query_row("SELECT 1 FROM roles WHERE name = ?1", params![name], |_| Ok(()))
+            Ok(c.prepare_cached("SELECT 1 FROM roles WHERE name = ?1")?.query_row(params![name], |_| Ok(()))
                 .optional()?
                 .is_some())
         })
@@ -49,7 +49,7 @@ impl Catalog {
 
     pub fn roles(&self) -> Result<Vec<(String, String, i64)>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT name, owner, created FROM roles ORDER BY name")?;
+            let mut st = c.prepare_cached("SELECT name, owner, created FROM roles ORDER BY name")?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -74,7 +74,7 @@ impl Catalog {
     /// `role` and every role it inherits, plus PUBLIC.
     pub fn effective_roles(&self, role: &str) -> Result<BTreeSet<String>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT role FROM role_grants WHERE grantee = ?1")?;
+            let mut st = c.prepare_cached("SELECT role FROM role_grants WHERE grantee = ?1")?;
             let mut seen = BTreeSet::from([role.to_string(), PUBLIC.to_string()]);
             let mut todo = vec![role.to_string()];
             while let Some(r) = todo.pop() {
@@ -120,7 +120,7 @@ impl Catalog {
     /// Whether any of `roles` holds `privilege` (or ALL / OWNERSHIP) on the object.
     pub fn has_privilege(&self, roles: &BTreeSet<String>, privilege: &str, kind: &str, object: &str) -> Result<bool, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT grantee FROM grants WHERE kind = ?1 AND object = ?2 AND privilege IN (?3, 'ALL', 'OWNERSHIP')",
             )?;
             let holders: Vec<String> = st.query_map(params![kind, object, privilege], |r| r.get(0))?.collect::<Result<_, _>>()?;
@@ -130,7 +130,7 @@ impl Catalog {
 
     pub fn grants(&self, grantee: Option<&str>, object: Option<(&str, &str)>) -> Result<Vec<GrantRow>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT created, privilege, kind, object, grantee, granted_by FROM grants
                  WHERE (?1 IS NULL OR grantee = ?1) AND (?2 IS NULL OR (kind = ?2 AND object = ?3))
                  ORDER BY created, privilege",
@@ -153,7 +153,7 @@ impl Catalog {
     /// Role grants (role → grantee) shown by `SHOW GRANTS TO ROLE`.
     pub fn role_grants_to(&self, grantee: &str) -> Result<Vec<(String, i64)>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT role, created FROM role_grants WHERE grantee = ?1 ORDER BY role")?;
+            let mut st = c.prepare_cached("SELECT role, created FROM role_grants WHERE grantee = ?1 ORDER BY role")?;
             let rows = st.query_map(params![grantee], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -186,7 +186,7 @@ impl Catalog {
 
     pub fn users(&self) -> Result<Vec<(String, Option<String>, i64)>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT name, default_role, created FROM users ORDER BY name")?;
+            let mut st = c.prepare_cached("SELECT name, default_role, created FROM users ORDER BY name")?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -201,7 +201,7 @@ impl Catalog {
 
     pub fn user_roles(&self, user: &str) -> Result<BTreeSet<String>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT role FROM user_roles WHERE user = ?1")?;
+            let mut st = c.prepare_cached("SELECT role FROM user_roles WHERE user = ?1")?;
             let rows = st.query_map(params![user], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -230,7 +230,7 @@ impl Catalog {
     /// (user, role, expires) for a token hash.
     pub fn token(&self, hash: &str) -> Result<Option<(String, String, i64)>, WarehouseError> {
         self.read(|c| {
-            Ok(c.query_row("SELECT user, role, expires FROM tokens WHERE hash = ?1", params![hash], |r| {
+            Ok(c.prepare_cached("SELECT user, role, expires FROM tokens WHERE hash = ?1")?.query_row(params![hash], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?)

@@ -152,7 +152,7 @@ impl Catalog {
 
     pub fn tasks(&self) -> Result<Vec<TaskRecord>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare(&format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY db, schema, name"))?;
+            let mut st = c.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY db, schema, name"))?;
             let rows = st.query_map([], task_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -161,7 +161,7 @@ impl Catalog {
     /// Started tasks whose next time is at or before `now_ms`.
     pub fn due_tasks(&self, now_ms: i64) -> Result<Vec<TaskRecord>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare(&format!(
+            let mut st = c.prepare_cached(&format!(
                 "SELECT {TASK_COLUMNS} FROM tasks WHERE state = ?1 AND next_time IS NOT NULL AND next_time <= ?2 ORDER BY next_time"
             ))?;
             let rows = st.query_map(params![STARTED, now_ms], task_row)?;
@@ -308,7 +308,7 @@ impl Catalog {
     /// tasks named `name` (any case).
     pub fn task_runs(&self, db: Option<&str>, name: Option<&str>) -> Result<Vec<TaskRun>, WarehouseError> {
         self.read(|c| {
-            let mut st = c.prepare(&format!(
+            let mut st = c.prepare_cached(&format!(
                 "SELECT {RUN_COLUMNS} FROM task_runs WHERE (?1 IS NULL OR db = ?1) AND (?2 IS NULL OR upper(name) = upper(?2))
                  ORDER BY scheduled DESC, id DESC"
             ))?;

@@ -79,7 +79,7 @@ impl Catalog {
                 })
                 .optional()?;
             let Some((password_hash, default_role, created)) = row else { return Ok(None) };
-            let mut st = c.prepare("SELECT name, value FROM user_props WHERE user = ?1")?;
+            let mut st = c.prepare_cached("SELECT name, value FROM user_props WHERE user = ?1")?;
             let props = st.query_map(params![name], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
             Ok(Some(UserRecord { name: name.to_string(), password_hash, default_role, created, props }))
         })

@@ -20,6 +20,10 @@ use crate::sql::translate::name_of;
 use crate::sql::{Ident, ObjectName};
 use crate::WarehouseError;
 
+/// Names a session remembers having found (see `Session::resolve_table`); past this the memory
+/// starts over.
+const RESOLVED_KEPT: usize = 256;
+
 /// What a statement does to one named table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Need {
@@ -274,7 +278,7 @@ impl Session {
         for (name, need) in &refs {
             if *need == Need::Ownership && ends_grants {
                 if let Ok((d, s, n)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) {
-                    if let Some((db, schema, table)) = self.resolve_table(&d, &s, &n)? {
+                    if let Some((db, schema, table)) = self.resolve_table_now(&d, &s, &n)? {
                         replaced.push(format!("{db}.{schema}.{table}"));
                     }
                 }
@@ -303,7 +307,7 @@ impl Session {
             }
             let qualified = name.qualify(self.database.as_ref(), self.schema.as_ref());
             let resolved = match &qualified {
-                Ok((d, s, n)) => self.resolve_table(d, s, n)?.is_some(),
+                Ok((d, s, n)) => self.resolve_table_now(d, s, n)?.is_some(),
                 Err(_) => false,
             };
             if !resolved {
@@ -372,7 +376,31 @@ impl Session {
 
     /// The table or view the engine would read for `d.s.n` (names match case-insensitively
     /// there), as the catalog spells it.
+    ///
+    /// A name found is remembered for the session until its next statement that is not a query,
+    /// so a statement repeated costs no catalog scan. Another session may drop or rename the
+    /// object meanwhile; a remembered spelling then names an object whose grants went with it
+    /// (grants are always read afresh), so it can refuse but never admit more than the catalog
+    /// holds. A name not found is never remembered: the next statement looks again.
     pub(super) fn resolve_table(&self, d: &Ident, s: &Ident, n: &Ident) -> Result<Option<(String, String, String)>, WarehouseError> {
+        let key = [d.as_str().to_lowercase(), s.as_str().to_lowercase(), n.as_str().to_lowercase()];
+        if let Some(hit) = self.resolved.borrow().get(&key) {
+            return Ok(Some(hit.clone()));
+        }
+        let found = self.resolve_table_now(d, s, n)?;
+        if let Some(f) = &found {
+            let mut cache = self.resolved.borrow_mut();
+            if cache.len() >= RESOLVED_KEPT {
+                cache.clear();
+            }
+            cache.insert(key, f.clone());
+        }
+        Ok(found)
+    }
+
+    /// [`Session::resolve_table`] read from the engine's catalog, never remembered: where a
+    /// stale answer could let a name reach what it must not (the engine's internal views).
+    pub(super) fn resolve_table_now(&self, d: &Ident, s: &Ident, n: &Ident) -> Result<Option<(String, String, String)>, WarehouseError> {
         let mut st = self.conn.prepare_cached(
             "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(table_name) = lower(?3) \
              UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal AND lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(view_name) = lower(?3)",
@@ -382,6 +410,11 @@ impl Session {
             Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
             None => None,
         })
+    }
+
+    /// Forgets the tables found so far: before a statement that may create, drop or rename one.
+    pub(crate) fn forget_resolved(&self) {
+        self.resolved.borrow_mut().clear();
     }
 
     fn resolve_schema(&self, d: &Ident, s: &Ident) -> Result<Option<(String, String)>, WarehouseError> {

@@ -33,21 +33,34 @@ impl Session {
         let query_id = random::uuid();
         let (normalized, show_limit) = crate::client_sql::normalize(st)?;
         let st = normalized.as_ref().unwrap_or(st);
-        // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
-        let mut result = match (crate::client_sql::answer(st), crate::stage::recognise(&st.toks)?) {
-            (Some(answered), _) => answered,
-            (None, Some(stage)) => self.run_stage(stage)?,
-            (None, None) => match classify(st)? {
-                Classified::Duck(tree) => crate::client_sql::settle(st, self.passthrough(*tree, st, &query_id))?,
-                Classified::Own(own) => self.run_own(own)?,
-            },
-        };
+        let query = st.toks.first().is_some_and(|t| t.tok.is_kw("SELECT") || t.tok.is_kw("WITH"));
+        if !query {
+            self.forget_resolved();
+        }
+        let outcome = self.dispatch(st, &query_id);
+        if !query {
+            // What the statement created, dropped or renamed is looked up afresh.
+            self.forget_resolved();
+        }
+        let mut result = outcome?;
         if let Some(limit) = show_limit {
             limit.apply(&mut result);
         }
         result.query_id = query_id;
         self.recent.keep(&result);
         Ok(result)
+    }
+
+    fn dispatch(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
+        // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
+        Ok(match (crate::client_sql::answer(st), crate::stage::recognise(&st.toks)?) {
+            (Some(answered), _) => answered,
+            (None, Some(stage)) => self.run_stage(stage)?,
+            (None, None) => match classify(st)? {
+                Classified::Duck(tree) => crate::client_sql::settle(st, self.passthrough(*tree, st, query_id))?,
+                Classified::Own(own) => self.run_own(own)?,
+            },
+        })
     }
 
     fn run_own(&mut self, st: Statement) -> Result<QueryResult, WarehouseError> {

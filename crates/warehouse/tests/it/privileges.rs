@@ -143,3 +143,21 @@ fn unclassifiable_references_are_refused() {
         assert_eq!(e.wire().code, "002040", "{sql}: {e}");
     }
 }
+
+/// A session remembers the tables its checks found; a table another session drops and creates
+/// again under the same name starts without grants, and the remembered name admits nothing.
+#[test]
+fn a_table_replaced_by_another_session_is_checked_afresh() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    run(&mut admin, "grant select on table t to role analyst");
+    assert_eq!(col(&run(&mut bob, "select count(*) from t"), 0), [Some("1".into())]);
+    run(&mut admin, "create or replace table t (a int, v variant); insert into t select 2, null");
+    no_object(&mut bob, "select count(*) from t");
+    run(&mut admin, "grant select on table t to role analyst");
+    assert_eq!(col(&run(&mut bob, "select count(*) from t where a = 2"), 0), [Some("1".into())]);
+    // Dropped by its owner's session: bob's next statement does not find it, whatever he
+    // found before.
+    run(&mut admin, "drop table t");
+    no_object(&mut bob, "select count(*) from t");
+}
