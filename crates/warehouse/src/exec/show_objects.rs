@@ -38,7 +38,7 @@ impl Session {
         let sql = format!("SELECT database_name, schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND {filter} ORDER BY 1, 2, 3");
         let mut st = self.conn.prepare(&sql)?;
         let views: Vec<(String, String, String, Option<String>)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
-        let views: Vec<_> = views.into_iter().filter(|(d, sc, v, _)| like(pat, v) && self.may_see(d, sc, v)).collect();
+        let views: Vec<_> = views.into_iter().filter(|(d, sc, v, _)| like(pat, v) && self.may_see_table(d, sc, v)).collect();
         let keys: Vec<String> = views.iter().map(|(d, sc, v, _)| format!("{d}.{sc}.{v}")).collect();
         let created = self.wh.catalog().created_times(&keys)?;
         let rows = views
@@ -89,7 +89,7 @@ impl Session {
                 continue;
             }
             let key = (c.db.clone(), c.schema.clone(), c.table.clone());
-            let visible = *seen.entry(key).or_insert_with(|| table.is_some() || self.may_see(&c.db, &c.schema, &c.table));
+            let visible = *seen.entry(key).or_insert_with(|| table.is_some() || self.may_see_table(&c.db, &c.schema, &c.table));
             if !visible {
                 continue;
             }
@@ -147,7 +147,7 @@ impl Session {
     }
 
     /// Whether the current role may see table or view `d.sc.n` (some privilege on it).
-    fn may_see(&self, d: &str, sc: &str, n: &str) -> bool {
+    fn may_see_table(&self, d: &str, sc: &str, n: &str) -> bool {
         self.require_table_visible(&ObjectName(vec![Ident::quoted(d), Ident::quoted(sc), Ident::quoted(n)])).is_ok()
     }
 }

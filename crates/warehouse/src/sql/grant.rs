@@ -108,15 +108,7 @@ fn read(privileges: &Privileges, objects: Option<&GrantObjects>, grantees: &[sq:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::own::{classify, Classified};
-    use crate::sql::split;
-
-    fn own(sql: &str) -> Result<Statement, WarehouseError> {
-        match classify(&split(sql).unwrap()[0])? {
-            Classified::Own(s) => Ok(s),
-            Classified::Duck(t) => panic!("{sql}: a DuckDB statement {t}"),
-        }
-    }
+    use crate::sql::own::own_statement as own;
 
     fn target(sql: &str) -> (GrantTarget, Ident) {
         match own(sql).unwrap() {

@@ -128,15 +128,22 @@ fn from_tree(t: &sq::Statement) -> Option<Result<Statement, WarehouseError>> {
     Some(r)
 }
 
+/// recpipe's own statement for the first statement of `sql`; panics on one DuckDB runs (for
+/// the tests of the modules that read recpipe's statements).
+#[cfg(test)]
+pub(crate) fn own_statement(sql: &str) -> Result<Statement, WarehouseError> {
+    match classify(&super::split(sql)?[0])? {
+        Classified::Own(s) => Ok(s),
+        Classified::Duck(t) => panic!("{sql}: a DuckDB statement {t}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn own(sql: &str) -> Statement {
-        match classify(&super::super::split(sql).unwrap()[0]).unwrap() {
-            Classified::Own(s) => s,
-            Classified::Duck(t) => panic!("{sql}: a DuckDB statement {t}"),
-        }
+        own_statement(sql).unwrap()
     }
 
     #[test]

@@ -83,15 +83,7 @@ fn options(o: &sq::ShowStatementOptions, what: &str) -> Result<(Option<String>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::own::{classify, Classified};
-    use crate::sql::split;
-
-    fn own(sql: &str) -> Result<Statement, WarehouseError> {
-        match classify(&split(sql).unwrap()[0])? {
-            Classified::Own(s) => Ok(s),
-            Classified::Duck(t) => panic!("{sql}: a DuckDB statement {t}"),
-        }
-    }
+    use crate::sql::own::own_statement as own;
 
     fn n(s: &str) -> ObjectName {
         ObjectName::parse(s).unwrap()
