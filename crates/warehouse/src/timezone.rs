@@ -6,11 +6,10 @@
 use chrono::{NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use duckdb::core::{DataChunkHandle, Inserter, LogicalTypeId};
-use duckdb::ffi::duckdb_string_t;
-use duckdb::types::DuckString;
 use duckdb::vscalar::{ScalarFunctionSignature, VScalar};
 use duckdb::vtab::arrow::WritableVector;
 
+use crate::extfn::read_strings as strings;
 use crate::WarehouseError;
 
 /// The engine name of the conversion: `(source zone, target zone, 'YYYY-MM-DD HH:MM:SS[.f]')`
@@ -38,22 +37,6 @@ pub fn convert(from: &str, to: &str, wall: &str) -> Result<String, String> {
 }
 
 struct ConvertTimezone;
-
-fn strings(input: &DataChunkHandle, col: usize) -> Vec<Option<String>> {
-    let n = input.len();
-    let v = input.flat_vector(col);
-    let raw = unsafe { v.as_slice_with_len::<duckdb_string_t>(n) };
-    (0..n)
-        .map(|i| {
-            if v.row_is_null(i as u64) {
-                None
-            } else {
-                let mut s = raw[i];
-                Some(DuckString::new(&mut s).as_str().to_string())
-            }
-        })
-        .collect()
-}
 
 impl VScalar for ConvertTimezone {
     type State = ();

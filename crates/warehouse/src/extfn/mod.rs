@@ -14,6 +14,7 @@ mod cancel;
 mod coerce;
 mod creds;
 mod scalar;
+pub(crate) use scalar::read_strings;
 
 pub use call::{CallConfig, DEFAULT_CALL_TIMEOUT_SECS};
 pub use cancel::Cancel;

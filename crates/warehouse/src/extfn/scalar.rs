@@ -12,7 +12,8 @@ use super::{coerce, Runtime, ERROR_MARK};
 
 pub struct ExternalScalar;
 
-fn read_strings(input: &DataChunkHandle, col: usize) -> Vec<Option<String>> {
+/// Column `col` of a chunk of VARCHAR arguments as strings (`None` for SQL NULL).
+pub(crate) fn read_strings(input: &DataChunkHandle, col: usize) -> Vec<Option<String>> {
     let n = input.len();
     let v = input.flat_vector(col);
     let raw = unsafe { v.as_slice_with_len::<duckdb_string_t>(n) };
