@@ -36,6 +36,17 @@ pub(crate) struct Inner {
     /// How often the task scheduler looks for due tasks.
     pub task_tick: std::time::Duration,
     pub result_spill_bytes: usize,
+    /// Counts changes to the engine's catalog (see [`Warehouse::catalog_change`]).
+    pub catalog_generation: std::sync::atomic::AtomicU64,
+}
+
+/// See [`Warehouse::catalog_change`].
+pub(crate) struct CatalogChange<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for CatalogChange<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// What [`Warehouse::open`] returns: the warehouse and, on the very first start only, the
@@ -111,6 +122,7 @@ impl Warehouse {
                 token_ttl_secs: config.token_ttl_secs,
                 task_tick: config.task_tick,
                 result_spill_bytes: config.result_spill_bytes,
+                catalog_generation: Default::default(),
             })),
             admin_password,
         })
@@ -133,6 +145,24 @@ impl Warehouse {
     /// `API_AWS_IAM_USER_ARN` of every integration of this account.
     pub fn integration_user_arn(&self) -> &str {
         self.0.ext.creds.user_arn()
+    }
+
+    /// The engine catalog's generation: equal readings bracket a time in which no statement
+    /// that could create, drop, rename or replace a table, view or schema has run, so a name
+    /// looked up between them (found or not) still resolves the same way.
+    pub(crate) fn catalog_generation(&self) -> u64 {
+        self.0.catalog_generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks a change to the engine's catalog for as long as the guard lives: the generation
+    /// moves when it is taken and again when it is dropped, so a lookup made while the change
+    /// was under way (before or after it became visible) is not trusted afterwards. Every path
+    /// that runs a statement other than a query holds one (`Session::execute_statement`, the
+    /// MovieLens loader); a transaction's changes become visible at its `COMMIT`, which holds
+    /// one too.
+    pub(crate) fn catalog_change(&self) -> CatalogChange<'_> {
+        self.0.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        CatalogChange(&self.0.catalog_generation)
     }
 
     pub(crate) fn new_connection(&self) -> Result<duckdb::Connection, WarehouseError> {

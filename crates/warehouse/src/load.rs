@@ -191,6 +191,8 @@ pub fn load_movielens(wh: &Warehouse, dir: &Path, progress: Progress) -> Result<
     let movies_src = find(dir, "movies")?;
     let ratings_src = find(dir, "ratings")?;
     let mut s = wh.session(ADMIN_USER, Some("SYSADMIN"))?;
+    // The tables are replaced below without a statement of a session's.
+    let _change = wh.catalog_change();
     s.execute("create database if not exists movielens; use schema movielens.public")?;
     s.apply_use_for_load()?;
     let conn = s.connection();

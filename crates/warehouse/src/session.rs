@@ -36,9 +36,9 @@ pub struct Session {
     /// The ids of the session's latest statements and their results (`LAST_QUERY_ID`,
     /// `RESULT_SCAN`).
     pub(crate) recent: crate::exec::results::Recent,
-    /// Tables and views this session's privilege checks have found, by lower-cased name (see
-    /// `Session::resolve_table`); emptied before each statement that is not a query.
-    pub(crate) resolved: std::cell::RefCell<std::collections::HashMap<[String; 3], (String, String, String)>>,
+    /// What this session's lookups of table and schema names answered, valid while the
+    /// warehouse's catalog generation stays the same (see `Session::resolve_table`).
+    pub(crate) remembered: crate::exec::Remembered,
 }
 
 impl Warehouse {
@@ -97,7 +97,7 @@ impl Warehouse {
             stage_objects: Default::default(),
             internal_views: Default::default(),
             recent: Default::default(),
-            resolved: Default::default(),
+            remembered: Default::default(),
         })
     }
 

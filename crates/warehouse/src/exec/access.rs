@@ -20,9 +20,42 @@ use crate::sql::translate::name_of;
 use crate::sql::{Ident, ObjectName};
 use crate::WarehouseError;
 
-/// Names a session remembers having found (see `Session::resolve_table`); past this the memory
-/// starts over.
-const RESOLVED_KEPT: usize = 256;
+/// Lookups a session remembers (see `Session::resolve_table`); past this the memory starts over.
+const REMEMBERED_KEPT: usize = 256;
+
+/// What a session's lookups in the engine's catalog answered, for one catalog generation.
+#[derive(Default)]
+pub(crate) struct Remembered {
+    generation: std::cell::Cell<u64>,
+    tables: std::cell::RefCell<HashMap<[String; 3], Option<(String, String, String)>>>,
+    schemas: std::cell::RefCell<HashMap<[String; 2], Option<(String, String)>>>,
+}
+
+impl Remembered {
+    /// The warehouse's catalog generation, read before a lookup; what was remembered under
+    /// another one is forgotten.
+    fn current(&self, wh: &crate::engine::Warehouse) -> u64 {
+        let now = wh.catalog_generation();
+        if self.generation.get() != now {
+            self.tables.borrow_mut().clear();
+            self.schemas.borrow_mut().clear();
+            self.generation.set(now);
+        }
+        now
+    }
+
+    /// Keeps a lookup's answer if the generation read before it is still the one remembered.
+    fn keep<K: std::hash::Hash + Eq, V>(&self, generation: u64, map: &std::cell::RefCell<HashMap<K, V>>, key: K, value: V) {
+        if self.generation.get() != generation {
+            return;
+        }
+        let mut map = map.borrow_mut();
+        if map.len() >= REMEMBERED_KEPT {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
+}
 
 /// What a statement does to one named table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,7 +311,7 @@ impl Session {
         for (name, need) in &refs {
             if *need == Need::Ownership && ends_grants {
                 if let Ok((d, s, n)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) {
-                    if let Some((db, schema, table)) = self.resolve_table_now(&d, &s, &n)? {
+                    if let Some((db, schema, table)) = self.resolve_table(&d, &s, &n)? {
                         replaced.push(format!("{db}.{schema}.{table}"));
                     }
                 }
@@ -377,53 +410,55 @@ impl Session {
     /// The table or view the engine would read for `d.s.n` (names match case-insensitively
     /// there), as the catalog spells it.
     ///
-    /// A name found is remembered for the session until its next statement that is not a query,
-    /// so a statement repeated costs no catalog scan. Another session may drop or rename the
-    /// object meanwhile; a remembered spelling then names an object whose grants went with it
-    /// (grants are always read afresh), so it can refuse but never admit more than the catalog
-    /// holds. A name not found is never remembered: the next statement looks again.
+    /// The answer, found or not, is remembered by the session while the warehouse's catalog
+    /// generation stays the same ([`crate::engine::Warehouse::catalog_change`]): any statement
+    /// of any session that could create, drop or rename a table moves it, and the next lookup
+    /// asks the engine again. A statement repeated between changes costs no catalog scan.
     pub(super) fn resolve_table(&self, d: &Ident, s: &Ident, n: &Ident) -> Result<Option<(String, String, String)>, WarehouseError> {
         let key = [d.as_str().to_lowercase(), s.as_str().to_lowercase(), n.as_str().to_lowercase()];
-        if let Some(hit) = self.resolved.borrow().get(&key) {
-            return Ok(Some(hit.clone()));
+        let generation = self.remembered.current(&self.wh);
+        if let Some(hit) = self.remembered.tables.borrow().get(&key) {
+            return Ok(hit.clone());
         }
         let found = self.resolve_table_now(d, s, n)?;
-        if let Some(f) = &found {
-            let mut cache = self.resolved.borrow_mut();
-            if cache.len() >= RESOLVED_KEPT {
-                cache.clear();
-            }
-            cache.insert(key, f.clone());
-        }
+        self.remembered.keep(generation, &self.remembered.tables, key, found.clone());
         Ok(found)
     }
 
     /// [`Session::resolve_table`] read from the engine's catalog, never remembered: where a
-    /// stale answer could let a name reach what it must not (the engine's internal views).
+    /// name could reach the engine's internal views.
     pub(super) fn resolve_table_now(&self, d: &Ident, s: &Ident, n: &Ident) -> Result<Option<(String, String, String)>, WarehouseError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(table_name) = lower(?3) \
-             UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal AND lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(view_name) = lower(?3)",
-        )?;
-        let mut rows = st.query([d.as_str(), s.as_str(), n.as_str()])?;
-        Ok(match rows.next()? {
-            Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
-            None => None,
-        })
+        // Two queries, the second only when the first finds nothing: the engine answers each
+        // in about a fifth of the time it takes over their `UNION ALL`.
+        for sql in [
+            "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(table_name) = lower(?3)",
+            "SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal AND lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2) AND lower(view_name) = lower(?3)",
+        ] {
+            let mut st = self.conn.prepare_cached(sql)?;
+            let mut rows = st.query([d.as_str(), s.as_str(), n.as_str()])?;
+            if let Some(r) = rows.next()? {
+                return Ok(Some((r.get(0)?, r.get(1)?, r.get(2)?)));
+            }
+        }
+        Ok(None)
     }
 
-    /// Forgets the tables found so far: before a statement that may create, drop or rename one.
-    pub(crate) fn forget_resolved(&self) {
-        self.resolved.borrow_mut().clear();
-    }
-
+    /// The schema `d.s` as the catalog spells it, remembered as [`Session::resolve_table`]'s
+    /// answers are.
     fn resolve_schema(&self, d: &Ident, s: &Ident) -> Result<Option<(String, String)>, WarehouseError> {
+        let key = [d.as_str().to_lowercase(), s.as_str().to_lowercase()];
+        let generation = self.remembered.current(&self.wh);
+        if let Some(hit) = self.remembered.schemas.borrow().get(&key) {
+            return Ok(hit.clone());
+        }
         let mut st = self.conn.prepare_cached("SELECT database_name, schema_name FROM duckdb_schemas() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2)")?;
         let mut rows = st.query([d.as_str(), s.as_str()])?;
-        Ok(match rows.next()? {
+        let found = match rows.next()? {
             Some(r) => Some((r.get(0)?, r.get(1)?)),
             None => None,
-        })
+        };
+        self.remembered.keep(generation, &self.remembered.schemas, key, found.clone());
+        Ok(found)
     }
 }
 

@@ -16,6 +16,7 @@ mod show_objects;
 mod tasks;
 mod users;
 
+pub(crate) use access::Remembered;
 pub(crate) use show::{like as like_matches, ts as show_ts};
 
 use crate::result::{render_batch, Column, QueryResult};
@@ -34,14 +35,13 @@ impl Session {
         let (normalized, show_limit) = crate::client_sql::normalize(st)?;
         let st = normalized.as_ref().unwrap_or(st);
         let query = st.toks.first().is_some_and(|t| t.tok.is_kw("SELECT") || t.tok.is_kw("WITH"));
-        if !query {
-            self.forget_resolved();
-        }
+        // Names looked up before this statement are looked up afresh after it (and by other
+        // sessions meanwhile) unless it is a query. `passthrough` also marks a tree that turns
+        // out not to be a query.
+        let wh = self.wh.clone();
+        let change = (!query).then(|| wh.catalog_change());
         let outcome = self.dispatch(st, &query_id);
-        if !query {
-            // What the statement created, dropped or renamed is looked up afresh.
-            self.forget_resolved();
-        }
+        drop(change);
         let mut result = outcome?;
         if let Some(limit) = show_limit {
             limit.apply(&mut result);
@@ -171,6 +171,8 @@ impl Session {
             }
             return Err(WarehouseError::Unsupported(format!("ALTER SESSION SET {}", params.split(['=', ' ']).next().unwrap_or(""))));
         }
+        let wh = self.wh.clone();
+        let _change = (!matches!(tree, sqlparser::ast::Statement::Query(_))).then(|| wh.catalog_change());
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
         let declared = declared::declared(&tree);
         let replaces_sequence = matches!(tree, sqlparser::ast::Statement::CreateSequence { .. }) && crate::sql::front::replaces_sequence(&st.text);

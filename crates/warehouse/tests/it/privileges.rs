@@ -161,3 +161,38 @@ fn a_table_replaced_by_another_session_is_checked_afresh() {
     run(&mut admin, "drop table t");
     no_object(&mut bob, "select count(*) from t");
 }
+
+/// A name looked up and not found is looked up again once any session has changed the catalog:
+/// a table another session creates (at once, at the `COMMIT` of its transaction, or by the
+/// MovieLens loader) is checked like any other, never reached through a remembered "no such
+/// table" that would leave the engine to answer.
+#[test]
+fn a_table_created_after_a_lookup_that_missed_is_checked() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    no_object(&mut bob, "select count(*) from later");
+    run(&mut admin, "create table later (a int); insert into later values (7)");
+    no_object(&mut bob, "select count(*) from later");
+    run(&mut admin, "grant select on table later to role analyst");
+    assert_eq!(col(&run(&mut bob, "select a from later"), 0), [Some("7".into())]);
+
+    no_object(&mut bob, "select count(*) from in_transaction");
+    run(&mut admin, "begin; create table in_transaction (a int); insert into in_transaction values (1)");
+    no_object(&mut bob, "select count(*) from in_transaction");
+    run(&mut admin, "commit");
+    no_object(&mut bob, "select count(*) from in_transaction");
+
+    no_object(&mut bob, "select count(*) from movielens.public.ratings");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("movies.csv"), "movieId,title,genres\n1,Toy Story (1995),Animation\n").unwrap();
+    std::fs::write(dir.path().join("ratings.csv"), "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n").unwrap();
+    warehouse::load::load_movielens(&f.wh, dir.path(), &|_, _, _| {}).unwrap();
+    no_object(&mut bob, "select count(*) from movielens.public.ratings");
+    // The same holds for a schema a `CREATE TABLE` needs: created after bob's first try, the
+    // grant on it decides.
+    let e = fails(&mut bob, "create table d.later_schema.t (a int)");
+    assert_eq!(e.wire().code, "002003", "{e}");
+    run(&mut admin, "create schema d.later_schema");
+    let e = fails(&mut bob, "create table d.later_schema.t (a int)");
+    assert_eq!(e.wire().code, "003001", "{e}");
+}
