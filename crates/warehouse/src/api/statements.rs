@@ -146,7 +146,7 @@ fn run(st: &ApiState, handle: &str, p: &Principal, body: SubmitBody, count: usiz
             )));
         }
         let out = if sts.len() == 1 {
-            let r = s.execute_statement(&sts[0]);
+            let r = s.execute_statement_as(&sts[0], handle.to_string());
             context = context_of(&s);
             S::Done(Arc::new(r?))
         } else {
@@ -155,7 +155,7 @@ fn run(st: &ApiState, handle: &str, p: &Principal, body: SubmitBody, count: usiz
                 let child = random::uuid();
                 st.store.insert(&child, &p.user, None);
                 handles.push(child.clone());
-                match s.execute_statement(one) {
+                match s.execute_statement_as(one, child.clone()) {
                     Ok(r) => st.store.finish(&child, S::Done(Arc::new(r)), context_of(&s)),
                     Err(e) => {
                         let msg = e.to_string();

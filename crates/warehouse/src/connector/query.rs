@@ -120,19 +120,29 @@ pub async fn submit(
         return Ok(Json(answer(&st, ChunkBase::of(&headers), &qid, &conn.user).await?));
     }
     let qid = random::uuid();
-    st.queries.insert(&qid, &conn.user, q.request_id.clone());
+    let user = conn.user.clone();
+    st.queries.insert(&qid, &user, q.request_id.clone());
     let async_exec = body.async_exec;
-    let (st2, qid2, base) = (st.clone(), qid.clone(), ChunkBase::of(&headers));
-    tokio::task::spawn_blocking(move || run(&st2, &qid2, &conn, body, &base));
+    let (st2, qid2, user2, base) = (st.clone(), qid.clone(), user.clone(), ChunkBase::of(&headers));
+    // A request waited for gets its answer built on the same blocking thread that ran it: one
+    // hand-off between threads each way per request.
+    let task = tokio::task::spawn_blocking(move || {
+        run(&st2, &qid2, &conn, body, &base);
+        (!async_exec).then(|| answer_found(&st2, &base, &qid2, found(&st2, &qid2, &user2)))
+    });
     if async_exec {
         return Ok(Json(json!({
             "success": true, "code": "333334", "message": crate::api::ASYNC_MESSAGE,
             "data": { "queryId": qid, "getResultUrl": format!("/queries/{qid}/result") },
         })));
     }
-    st.queries.wait(&qid, st.config.sync_wait).await;
-    let user = st.queries.with(&qid, |e| e.user.clone()).unwrap_or_default();
-    Ok(Json(answer(&st, ChunkBase::of(&headers), &qid, &user).await?))
+    match tokio::time::timeout(st.config.sync_wait, task).await {
+        Ok(Ok(Some(answered))) => Ok(Json(answered?)),
+        Ok(Ok(None)) => unreachable!("an answer is built for every request waited for"),
+        Ok(Err(e)) => Err(ConnError::Sql(WarehouseError::Internal(format!("connector task: {e}")), None)),
+        // Still running: the driver is told so and polls (the task records the outcome).
+        Err(_) => Ok(Json(answer(&st, ChunkBase::of(&headers), &qid, &user).await?)),
+    }
 }
 
 /// Runs a request in the connection's session and records the outcome under `qid`.
@@ -181,13 +191,13 @@ fn execute(st: &ConnectorState, s: &mut Session, body: &QueryBody, qid: &str, ba
         return describe(s, &sts);
     }
     if let [one] = sts.as_slice() {
-        let r = s.execute_statement(one)?;
+        let r = s.execute_statement_as(one, qid.to_string())?;
         return Ok((S::Done(Arc::new(r)), statement_type(one)));
     }
     let mut children = Vec::with_capacity(sts.len());
     for one in &sts {
-        let r = s.execute_statement(one)?;
         let child = random::uuid();
+        let r = s.execute_statement_as(one, child.clone())?;
         st.queries.insert(&child, &s.user, None);
         st.queries.finish(&child, S::Done(Arc::new(r)), context(s, statement_type(one)));
         children.push(child);
@@ -280,11 +290,20 @@ fn found(st: &ConnectorState, qid: &str, user: &str) -> Found {
 /// The answer for query `qid` as it stands (the conversion to Arrow runs off the async pool).
 async fn answer(st: &ConnectorState, base: ChunkBase, qid: &str, user: &str) -> Result<Value, ConnError> {
     match found(st, qid, user) {
-        Found::Answer(v) => Ok(v),
-        Found::Done(r, ctx) => {
+        f @ Found::Done(..) => {
             let (st, qid) = (st.clone(), qid.to_string());
-            blocking(move || success(&st, &base, &qid, &r, &ctx)).await?.map_err(|e| ConnError::Sql(e, None))
+            blocking(move || answer_found(&st, &base, &qid, f)).await?
         }
+        f => answer_found(st, &base, qid, f),
+    }
+}
+
+/// The answer for what the store holds for query `qid`; a finished query's rows are converted
+/// here (call it where blocking is allowed).
+fn answer_found(st: &ConnectorState, base: &ChunkBase, qid: &str, f: Found) -> Result<Value, ConnError> {
+    match f {
+        Found::Answer(v) => Ok(v),
+        Found::Done(r, ctx) => success(st, base, qid, &r, &ctx).map_err(|e| ConnError::Sql(e, None)),
         Found::Multi(children, ctx) => {
             let types: Vec<String> = children
                 .iter()
@@ -296,7 +315,7 @@ async fn answer(st: &ConnectorState, base: ChunkBase, qid: &str, user: &str) -> 
                 rows: vec![vec![Some("Multiple statements executed successfully.".into())]],
                 arrow: None,
             };
-            let mut v = success(st, &base, qid, &r, &ctx).map_err(|e| ConnError::Sql(e, None))?;
+            let mut v = success(st, base, qid, &r, &ctx).map_err(|e| ConnError::Sql(e, None))?;
             v["data"]["resultIds"] = json!(children.join(","));
             v["data"]["resultTypes"] = json!(types.join(","));
             Ok(v)

@@ -30,8 +30,14 @@ use crate::{random, WarehouseError};
 
 impl Session {
     pub fn execute_statement(&mut self, st: &SourceStatement) -> Result<QueryResult, WarehouseError> {
+        self.execute_statement_as(st, random::uuid())
+    }
+
+    /// [`Session::execute_statement`] under the query id the caller reports to its client (the
+    /// connector's `sfqid`, the SQL API's statement handle), so that `LAST_QUERY_ID()` and
+    /// `RESULT_SCAN(id)` know the statement by that id.
+    pub fn execute_statement_as(&mut self, st: &SourceStatement, query_id: String) -> Result<QueryResult, WarehouseError> {
         self.current_statement = st.text.clone();
-        let query_id = random::uuid();
         let (normalized, show_limit) = crate::client_sql::normalize(st)?;
         let st = normalized.as_ref().unwrap_or(st);
         let query = st.toks.first().is_some_and(|t| t.tok.is_kw("SELECT") || t.tok.is_kw("WITH"));

@@ -29,7 +29,13 @@ pub(crate) struct Recent {
 impl Recent {
     /// Keeps a statement's id and, when small enough, its result.
     pub(crate) fn keep(&mut self, r: &QueryResult) {
-        let rows = (r.arrow.is_none() && r.rows.len() <= MAX_KEPT_ROWS).then(|| r.clone());
+        // A result in Arrow form (the connector's and the SQL API's bulk reads) is shared, not
+        // copied, and rendered only if `RESULT_SCAN` reads it.
+        let small = match &r.arrow {
+            None => r.rows.len() <= MAX_KEPT_ROWS,
+            Some(a) => !a.is_spilled() && a.num_rows() <= MAX_KEPT_ROWS,
+        };
+        let rows = small.then(|| r.clone());
         self.entries.push_back((r.query_id.clone(), rows));
         if self.entries.len() > KEPT_IDS {
             self.entries.pop_front();
@@ -75,7 +81,17 @@ impl Session {
         }
         let id: Option<String> = self.conn.query_row(&format!("SELECT CAST(({}) AS VARCHAR)", arg.sql), [], |r| r.get(0))?;
         let id = id.ok_or_else(|| WarehouseError::Invalid("RESULT_SCAN of a NULL query id".into()))?;
-        Ok(rows_sql(self.recent.result(&id)?))
+        let kept = self.recent.result(&id)?;
+        match &kept.arrow {
+            None => Ok(rows_sql(kept)),
+            Some(arrow) => {
+                let mut rows = Vec::with_capacity(arrow.num_rows());
+                for b in arrow.batches(0..arrow.batch_rows().len())? {
+                    crate::result::render_batch(&b, &mut rows)?;
+                }
+                Ok(rows_sql(&QueryResult { rows, arrow: None, ..kept.clone() }))
+            }
+        }
     }
 }
 

@@ -221,3 +221,21 @@ async fn every_documented_binding_type_binds_and_others_are_refused() {
         "statement": "select 1-? as n", "bindings": {"1": {"type": "FIXED", "value": "-1"}}}))).await;
     assert_eq!((st, &v["data"][0][0]), (StatusCode::OK, &json!("2")), "{v}");
 }
+
+/// The statement handles the SQL API reports are the ids the session knows its statements by:
+/// `LAST_QUERY_ID()` answers the earlier statement's handle and `RESULT_SCAN` reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_handles_are_the_ids_last_query_id_and_result_scan_know() {
+    let f = fixture();
+    let token = f.wh.issue_token("ADMIN", "ACCOUNTADMIN").unwrap().token;
+    let app = router(ApiState::new(f.wh.clone(), ApiConfig::default()));
+    let (st, v) = call(&app, "POST", "/api/v2/statements", Some(&token),
+        Some(json!({"statement": "select 7 as x; select last_query_id(); select x + 1 from table(result_scan(last_query_id(-2)))",
+                    "parameters": {"MULTI_STATEMENT_COUNT": "3"}}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let handles: Vec<String> = v["statementHandles"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()).collect();
+    let (_, second) = call(&app, "GET", &format!("/api/v2/statements/{}", handles[1]), Some(&token), None).await;
+    assert_eq!(second["data"][0][0].as_str(), Some(handles[0].as_str()), "{second}");
+    let (_, third) = call(&app, "GET", &format!("/api/v2/statements/{}", handles[2]), Some(&token), None).await;
+    assert_eq!(third["data"][0][0], "8", "{third}");
+}

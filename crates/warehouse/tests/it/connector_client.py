@@ -68,6 +68,13 @@ def check_cursor():
     eq(rest, [(3, None, None, None, None, None, None)], "fetchall after fetchmany")
     d = conn.cursor(DictCursor).execute("select 7 as seven, 'x' as ex").fetchone()
     eq(d, {"SEVEN": 7, "EX": "x"}, "DictCursor row")
+    # RESULT_SCAN reads back a result the connector fetched in Arrow form.
+    cur.execute("select i, s, n from kinds where i < 3 order by i")
+    qid = cur.sfqid
+    cur.execute("select count(*) from kinds")
+    eq(cur.execute(f"select i, s, n from table(result_scan('{qid}')) order by i desc").fetchall(),
+       [(2, "two", decimal.Decimal("-0.50")), (1, "one", decimal.Decimal("12.34"))], "result_scan of an earlier query")
+    eq(cur.execute("select * from table(result_scan(last_query_id(-2)))").fetchone()[0], 3, "result_scan(last_query_id(-2))")
     cur.execute("use schema movielens.public")
     eq(cur.execute("select current_database(), current_schema()").fetchone(), ("MOVIELENS", "PUBLIC"), "context after use")
 
