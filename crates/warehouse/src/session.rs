@@ -24,6 +24,8 @@ pub struct Session {
     pub(crate) applied: Option<(Ident, Ident)>,
     /// Text of the statement being executed (CURRENT_STATEMENT).
     pub(crate) current_statement: String,
+    /// Query id of the statement being executed (its external-function calls carry it).
+    pub(crate) current_query_id: String,
     /// Queries keep their rows as Arrow batches instead of rendering them as strings.
     pub(crate) arrow_results: bool,
     /// Set when the session's statement is canceled; its external-function calls stop.
@@ -92,6 +94,7 @@ impl Warehouse {
             conn: self.new_connection()?,
             applied: None,
             current_statement: String::new(),
+            current_query_id: String::new(),
             arrow_results: false,
             cancel: Arc::default(),
             stage_objects: Default::default(),

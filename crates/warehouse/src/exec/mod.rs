@@ -38,6 +38,7 @@ impl Session {
     /// `RESULT_SCAN(id)` know the statement by that id.
     pub fn execute_statement_as(&mut self, st: &SourceStatement, query_id: String) -> Result<QueryResult, WarehouseError> {
         self.current_statement = st.text.clone();
+        self.current_query_id = query_id.clone();
         let (normalized, show_limit) = crate::client_sql::normalize(st)?;
         let st = normalized.as_ref().unwrap_or(st);
         let query = st.toks.first().is_some_and(|t| t.tok.is_kw("SELECT") || t.tok.is_kw("WITH"));
@@ -146,6 +147,35 @@ impl Session {
         let replaced = self.check_table_access(&ast)?;
         let ctx = external::CallContext { session: self, query_id, keys: std::cell::RefCell::new(keys) };
         Ok((crate::sql::translate::to_duck(ast, &ctx)?, replaced))
+    }
+
+    /// Fills temporary table `temp.main.<temp>` from a query of the current statement's (an
+    /// unload's): the query's reads are checked and it is translated like any query, but the
+    /// table, the session's own scratch, takes no `CREATE TABLE` grant.
+    pub(crate) fn fill_temp_from_query(&mut self, temp: &str, query: &str) -> Result<(), WarehouseError> {
+        let st = crate::sql::split(query)?.into_iter().next().ok_or_else(|| WarehouseError::Syntax("COPY INTO a location needs a query".into()))?;
+        let is_query = st.toks.first().is_some_and(|t| t.tok.is_kw("SELECT") || t.tok.is_kw("WITH"));
+        let tree = match classify(&st)? {
+            Classified::Duck(tree) if is_query && matches!(*tree, sqlparser::ast::Statement::Query(_)) => tree,
+            _ => return Err(WarehouseError::Syntax(format!("COPY INTO a location unloads a query, not: {}", st.text))),
+        };
+        let mut keys = Vec::new();
+        let query_id = self.current_query_id.clone();
+        let out = self.duck_sql(*tree, &query_id, &mut keys).and_then(|(sql, _)| {
+            self.apply_use()?;
+            for step in &sql.before {
+                self.conn.execute_batch(step)?;
+            }
+            self.conn.execute_batch(&format!("CREATE TEMPORARY TABLE temp.main.{} AS {}", crate::sql::quote(temp), sql.main))?;
+            for step in &sql.after {
+                self.conn.execute_batch(step)?;
+            }
+            Ok(())
+        });
+        for k in keys {
+            self.wh.0.ext.forget(&k);
+        }
+        out
     }
 
     /// The DuckDB SQL of each statement of `sql` that DuckDB would run (parse, privilege check,

@@ -668,9 +668,7 @@ impl Session {
             )));
         }
         let temp = temp_name("UNLOAD");
-        let create = format!("CREATE TEMPORARY TABLE {} AS {}", quote(&temp), render(&u.query));
-        let st = split(&create)?.remove(0);
-        self.execute_statement(&st)?;
+        self.fill_temp_from_query(&temp, &render(&u.query))?;
         let out = (|| -> Result<QueryResult, WarehouseError> {
             let rows: i64 = self.conn.query_row(&format!("SELECT count(*) FROM temp.main.{}", quote(&temp)), [], |r| r.get(0))?;
             let target = stage.dir.file(&file)?;

@@ -85,9 +85,9 @@ fn infer_schema_reads_a_csv_header_and_parquet_columns() {
 /// As ACCOUNTADMIN: role LOADER, user LU whose role it is, table `t` LOADER may insert into.
 fn loader(f: &Fixture, s: &mut Session) -> Session {
     run(s, "create role loader; create user lu password = 'Loader-pw-1' default_role = loader; grant role loader to user lu");
+    // No CREATE TABLE on the schema: unloading a query takes READ and WRITE on the stage and
+    // what the query reads, nothing else.
     run(s, "create table t (id int, title varchar); grant insert on table t to role loader");
-    // Unloading fills a temporary table from the query first, which takes CREATE TABLE.
-    run(s, "grant create table on schema d.public to role loader");
     let mut lu = f.wh.session("lu", None).unwrap();
     run(&mut lu, "use schema d.public");
     lu
@@ -135,6 +135,9 @@ fn stage_grants_admit_readers_and_writers_and_refuse_the_rest() {
     for sql in writes {
         run(&mut lu, sql);
     }
+    // The unloaded query's reads are checked like any query's.
+    assert_eq!(code(&mut lu, "copy into @s/out/secret/ from (select * from t)"), "003001", "LOADER may insert into t, not read it");
+    assert_eq!(code(&mut lu, "copy into @s/out/x/ from (insert into t values (9, 'x'))"), "001003");
     assert_eq!(transfer_code(&mut lu, &put), None);
     let shown = run(&mut s, "show grants on stage s");
     let mut held: Vec<(String, String)> = shown.rows.iter().map(|r| (r[1].clone().unwrap(), r[5].clone().unwrap())).collect();
