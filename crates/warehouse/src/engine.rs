@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     pub result_spill_bytes: usize,
     /// Counts changes to the engine's catalog (see [`Warehouse::catalog_change`]).
     pub catalog_generation: std::sync::atomic::AtomicU64,
+    /// What name lookups in the engine's catalog answered in the current generation.
+    pub lookups: Mutex<crate::exec::Remembered>,
 }
 
 /// See [`Warehouse::catalog_change`].
@@ -123,6 +125,7 @@ impl Warehouse {
                 task_tick: config.task_tick,
                 result_spill_bytes: config.result_spill_bytes,
                 catalog_generation: Default::default(),
+                lookups: Default::default(),
             })),
             admin_password,
         })
@@ -163,6 +166,11 @@ impl Warehouse {
     pub(crate) fn catalog_change(&self) -> CatalogChange<'_> {
         self.0.catalog_generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         CatalogChange(&self.0.catalog_generation)
+    }
+
+    /// The remembered name lookups (see `Session::resolve_table`).
+    pub(crate) fn lookups(&self) -> std::sync::MutexGuard<'_, crate::exec::Remembered> {
+        self.0.lookups.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn new_connection(&self) -> Result<duckdb::Connection, WarehouseError> {

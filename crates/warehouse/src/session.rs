@@ -26,6 +26,9 @@ pub struct Session {
     pub(crate) current_statement: String,
     /// Query id of the statement being executed (its external-function calls carry it).
     pub(crate) current_query_id: String,
+    /// Inside a transaction the session began (`BEGIN` ran, no `COMMIT` or `ROLLBACK` yet): its
+    /// statements see its own uncommitted changes. (The engine's binding offers no such test.)
+    pub(crate) in_transaction: bool,
     /// Queries keep their rows as Arrow batches instead of rendering them as strings.
     pub(crate) arrow_results: bool,
     /// Set when the session's statement is canceled; its external-function calls stop.
@@ -38,9 +41,6 @@ pub struct Session {
     /// The ids of the session's latest statements and their results (`LAST_QUERY_ID`,
     /// `RESULT_SCAN`).
     pub(crate) recent: crate::exec::results::Recent,
-    /// What this session's lookups of table and schema names answered, valid while the
-    /// warehouse's catalog generation stays the same (see `Session::resolve_table`).
-    pub(crate) remembered: crate::exec::Remembered,
 }
 
 impl Warehouse {
@@ -95,12 +95,12 @@ impl Warehouse {
             applied: None,
             current_statement: String::new(),
             current_query_id: String::new(),
+            in_transaction: false,
             arrow_results: false,
             cancel: Arc::default(),
             stage_objects: Default::default(),
             internal_views: Default::default(),
             recent: Default::default(),
-            remembered: Default::default(),
         })
     }
 

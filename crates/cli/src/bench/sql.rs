@@ -4,7 +4,7 @@
 //! catalog and the role's grants) and translation to DuckDB SQL, nothing run: as SYSADMIN, the
 //! lab's role (a system role: no grant is looked up), and as a role with grants on the lab's
 //! tables and functions (each table's grants looked up). Both must stay well under 1 ms per
-//! statement. A session remembers what its catalog lookups answered until any statement that is
+//! statement. The warehouse remembers what catalog lookups answered until any statement that is
 //! not a query changes the catalog generation; the granted role is also measured with such a
 //! statement (`use schema`) run, untimed, before each one, so that every name is looked up in
 //! the engine's catalog again.

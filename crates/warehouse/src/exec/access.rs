@@ -20,41 +20,41 @@ use crate::sql::translate::name_of;
 use crate::sql::{Ident, ObjectName};
 use crate::WarehouseError;
 
-/// Lookups a session remembers (see `Session::resolve_table`); past this the memory starts over.
-const REMEMBERED_KEPT: usize = 256;
+/// Lookups the warehouse remembers (see `Session::resolve_table`); past this the memory starts
+/// over.
+const REMEMBERED_KEPT: usize = 1024;
 
-/// What a session's lookups in the engine's catalog answered, for one catalog generation.
+/// What lookups in the engine's catalog answered, for one catalog generation: shared by every
+/// session, since all see the same committed catalog.
 #[derive(Default)]
 pub(crate) struct Remembered {
-    generation: std::cell::Cell<u64>,
-    tables: std::cell::RefCell<HashMap<[String; 3], Option<(String, String, String)>>>,
-    schemas: std::cell::RefCell<HashMap<[String; 2], Option<(String, String)>>>,
+    generation: u64,
+    tables: HashMap<[String; 3], Option<(String, String, String)>>,
+    schemas: HashMap<[String; 2], Option<(String, String)>>,
 }
 
 impl Remembered {
-    /// The warehouse's catalog generation, read before a lookup; what was remembered under
-    /// another one is forgotten.
-    fn current(&self, wh: &crate::engine::Warehouse) -> u64 {
-        let now = wh.catalog_generation();
-        if self.generation.get() != now {
-            self.tables.borrow_mut().clear();
-            self.schemas.borrow_mut().clear();
-            self.generation.set(now);
+    /// Forgets what was remembered under a generation other than `now`.
+    fn at(&mut self, now: u64) -> &mut Self {
+        if self.generation != now {
+            self.tables.clear();
+            self.schemas.clear();
+            self.generation = now;
         }
-        now
+        self
     }
+}
 
-    /// Keeps a lookup's answer if the generation read before it is still the one remembered.
-    fn keep<K: std::hash::Hash + Eq, V>(&self, generation: u64, map: &std::cell::RefCell<HashMap<K, V>>, key: K, value: V) {
-        if self.generation.get() != generation {
-            return;
-        }
-        let mut map = map.borrow_mut();
-        if map.len() >= REMEMBERED_KEPT {
-            map.clear();
-        }
-        map.insert(key, value);
+/// Keeps a lookup's answer if the generation read before it is still the one remembered.
+fn keep<K: std::hash::Hash + Eq, V>(r: &mut Remembered, generation: u64, pick: impl FnOnce(&mut Remembered) -> &mut HashMap<K, V>, key: K, value: V) {
+    if r.generation != generation {
+        return;
     }
+    let map = pick(r);
+    if map.len() >= REMEMBERED_KEPT {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 /// What a statement does to one named table.
@@ -410,19 +410,27 @@ impl Session {
     /// The table or view the engine would read for `d.s.n` (names match case-insensitively
     /// there), as the catalog spells it.
     ///
-    /// The answer, found or not, is remembered by the session while the warehouse's catalog
-    /// generation stays the same ([`crate::engine::Warehouse::catalog_change`]): any statement
-    /// of any session that could create, drop or rename a table moves it, and the next lookup
-    /// asks the engine again. A statement repeated between changes costs no catalog scan.
+    /// The answer, found or not, is remembered by the warehouse while its catalog generation
+    /// stays the same ([`crate::engine::Warehouse::catalog_change`]): any statement of any
+    /// session that could create, drop or rename a table moves it, and the next lookup asks the
+    /// engine again. A statement repeated between changes costs no catalog scan. Only what the
+    /// committed catalog answers is shared: a session inside a transaction (which sees its own
+    /// changes) and names in the session's own `temp` database are always looked up afresh.
     pub(super) fn resolve_table(&self, d: &Ident, s: &Ident, n: &Ident) -> Result<Option<(String, String, String)>, WarehouseError> {
+        let Some(generation) = self.shared_lookups(d) else { return self.resolve_table_now(d, s, n) };
         let key = [d.as_str().to_lowercase(), s.as_str().to_lowercase(), n.as_str().to_lowercase()];
-        let generation = self.remembered.current(&self.wh);
-        if let Some(hit) = self.remembered.tables.borrow().get(&key) {
+        if let Some(hit) = self.wh.lookups().at(generation).tables.get(&key) {
             return Ok(hit.clone());
         }
         let found = self.resolve_table_now(d, s, n)?;
-        self.remembered.keep(generation, &self.remembered.tables, key, found.clone());
+        keep(&mut self.wh.lookups(), generation, |r| &mut r.tables, key, found.clone());
         Ok(found)
+    }
+
+    /// The catalog generation under which a lookup of a name in database `d` may be shared,
+    /// read before the lookup; `None` where it may not.
+    fn shared_lookups(&self, d: &Ident) -> Option<u64> {
+        (!self.in_transaction && !d.as_str().eq_ignore_ascii_case("temp")).then(|| self.wh.catalog_generation())
     }
 
     /// [`Session::resolve_table`] read from the engine's catalog, never remembered: where a
@@ -446,10 +454,12 @@ impl Session {
     /// The schema `d.s` as the catalog spells it, remembered as [`Session::resolve_table`]'s
     /// answers are.
     fn resolve_schema(&self, d: &Ident, s: &Ident) -> Result<Option<(String, String)>, WarehouseError> {
+        let generation = self.shared_lookups(d);
         let key = [d.as_str().to_lowercase(), s.as_str().to_lowercase()];
-        let generation = self.remembered.current(&self.wh);
-        if let Some(hit) = self.remembered.schemas.borrow().get(&key) {
-            return Ok(hit.clone());
+        if let Some(g) = generation {
+            if let Some(hit) = self.wh.lookups().at(g).schemas.get(&key) {
+                return Ok(hit.clone());
+            }
         }
         let mut st = self.conn.prepare_cached("SELECT database_name, schema_name FROM duckdb_schemas() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2)")?;
         let mut rows = st.query([d.as_str(), s.as_str()])?;
@@ -457,7 +467,9 @@ impl Session {
             Some(r) => Some((r.get(0)?, r.get(1)?)),
             None => None,
         };
-        self.remembered.keep(generation, &self.remembered.schemas, key, found.clone());
+        if let Some(g) = generation {
+            keep(&mut self.wh.lookups(), g, |r| &mut r.schemas, key, found.clone());
+        }
         Ok(found)
     }
 }

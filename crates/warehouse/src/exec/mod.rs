@@ -210,6 +210,7 @@ impl Session {
         let wh = self.wh.clone();
         let _change = (!matches!(tree, sqlparser::ast::Statement::Query(_))).then(|| wh.catalog_change());
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
+        let starts_transaction = matches!(tree, sqlparser::ast::Statement::StartTransaction { .. });
         let declared = declared::declared(&tree);
         let replaces_sequence = matches!(tree, sqlparser::ast::Statement::CreateSequence { .. }) && crate::sql::front::replaces_sequence(&st.text);
         let mut keys = Vec::new();
@@ -233,6 +234,11 @@ impl Session {
                 other => other,
             }
         });
+        if ends_transaction {
+            self.in_transaction = false;
+        } else if starts_transaction && out.is_ok() {
+            self.in_transaction = true;
+        }
         for k in keys {
             self.wh.0.ext.forget(&k);
         }
@@ -255,7 +261,7 @@ impl Session {
         if sql.before.is_empty() && sql.after.is_empty() && sql.merge_actions.is_empty() {
             return self.run_duck(&sql.main, st);
         }
-        let own = self.conn.is_autocommit();
+        let own = !self.in_transaction;
         if own {
             self.conn.execute_batch("BEGIN TRANSACTION")?;
         }

@@ -196,3 +196,24 @@ fn a_table_created_after_a_lookup_that_missed_is_checked() {
     let e = fails(&mut bob, "create table d.later_schema.t (a int)");
     assert_eq!(e.wire().code, "003001", "{e}");
 }
+
+/// What a session sees inside its own transaction is not what the others see: a table it
+/// dropped and has not committed is still there for everyone else, and their checks find it.
+#[test]
+fn a_lookup_inside_a_transaction_is_not_shared() {
+    let f = fixture();
+    let (mut admin, _bob) = setup(&f);
+    run(&mut admin, "use role accountadmin; create role other; create user carol password = 'passw0rd!' default_role = other; grant role other to user carol");
+    run(&mut admin, "use role sysadmin");
+    let mut carol = f.wh.session("carol", None).unwrap();
+    run(&mut carol, "use schema d.public");
+    no_object(&mut carol, "select count(*) from t");
+    run(&mut admin, "begin; drop table t");
+    // A query naming a quoted column looks its table up (not there, inside the transaction).
+    let e = fails(&mut admin, "select \"a\" from t");
+    assert_eq!(e.wire().code, "002003", "{e}");
+    no_object(&mut carol, "select count(*) from t");
+    run(&mut admin, "rollback");
+    assert_eq!(col(&run(&mut admin, "select count(*) from t"), 0), [Some("1".into())]);
+    no_object(&mut carol, "select count(*) from t");
+}

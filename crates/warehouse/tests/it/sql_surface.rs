@@ -306,3 +306,21 @@ fn ddl_status_names_the_object_and_show_tables_has_times_and_scopes() {
     let r = run(&mut s, "show schemas in database other");
     assert_eq!(col(&r, 1), vec![Some("PUBLIC".to_string())]);
 }
+
+/// Statements the engine runs in several steps (`INSERT OVERWRITE`: delete, then insert) join
+/// the session's open transaction instead of starting their own, and go with its rollback.
+#[test]
+fn multi_step_statements_join_an_open_transaction() {
+    let f = fixture();
+    let mut s = f.admin();
+    run(&mut s, "create database tx; create table t (a int); insert into t values (1), (2)");
+    run(&mut s, "begin; insert overwrite into t select 5; select 1");
+    assert_eq!(col(&run(&mut s, "select a from t"), 0), [Some("5".into())]);
+    run(&mut s, "rollback");
+    assert_eq!(col(&run(&mut s, "select a from t order by a"), 0), [Some("1".into()), Some("2".into())]);
+    run(&mut s, "begin transaction; insert overwrite into t select 7; commit");
+    assert_eq!(col(&run(&mut s, "select a from t"), 0), [Some("7".into())]);
+    // Outside a transaction the statement is one transaction of its own, as before.
+    run(&mut s, "insert overwrite into t values (8), (9)");
+    assert_eq!(col(&run(&mut s, "select count(*) from t"), 0), [Some("2".into())]);
+}
