@@ -117,6 +117,19 @@ impl Catalog {
         })
     }
 
+    /// The role holding OWNERSHIP of a table or view (`D.S.N`), if one was recorded (the role
+    /// that created it).
+    pub fn table_owner(&self, object: &str) -> Result<Option<String>, WarehouseError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT grantee FROM grants WHERE kind IN ('TABLE', 'VIEW') AND object = ?1 AND privilege = 'OWNERSHIP' ORDER BY created LIMIT 1")?;
+            let mut rows = st.query(params![object])?;
+            Ok(match rows.next()? {
+                Some(r) => Some(r.get(0)?),
+                None => None,
+            })
+        })
+    }
+
     /// Whether any of `roles` holds `privilege` (or ALL / OWNERSHIP) on the object.
     pub fn has_privilege(&self, roles: &BTreeSet<String>, privilege: &str, kind: &str, object: &str) -> Result<bool, WarehouseError> {
         self.read(|c| {

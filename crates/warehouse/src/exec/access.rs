@@ -381,7 +381,8 @@ impl Session {
                 Need::Privilege(p) => holds(p)?,
                 Need::Shadowed => holds("SELECT")?,
                 Need::Any => anything()?,
-                Need::Ownership | Need::Create | Need::Sequence => false,
+                Need::Ownership => self.wh.catalog().table_owner(&key)?.is_some_and(|o| roles.contains(&o)),
+                Need::Create | Need::Sequence => false,
             };
             if !allowed {
                 return Err(if anything()? {

@@ -417,7 +417,8 @@ impl std::ops::DerefMut for Prepared<'_> {
 }
 
 impl Session {
-    /// Keeps the creation time of a table or view a `CREATE` made (for `SHOW TABLES`).
+    /// Keeps the creation time of a table or view a `CREATE` made (for `SHOW TABLES`) and
+    /// records the current role as its owner.
     fn record_creation(&self, st: &SourceStatement) -> Result<(), WarehouseError> {
         let words: Vec<&crate::sql::lexer::Token> = st.toks.iter().take_while(|t| !t.tok.is_kw("AS") && !t.tok.is_op("(")).collect();
         if !words.first().is_some_and(|t| t.tok.is_kw("CREATE")) {
@@ -433,7 +434,22 @@ impl Session {
         }
         let Ok((d, sc, n)) = crate::sql::ObjectName(parts).qualify(self.database.as_ref(), self.schema.as_ref()) else { return Ok(()) };
         let keep = words.iter().any(|t| t.tok.is_kw("NOT")) && !words.iter().any(|t| t.tok.is_kw("REPLACE"));
-        self.wh.catalog().record_created(&format!("{d}.{sc}.{n}"), keep)
+        let cat = self.wh.catalog();
+        cat.record_created(&format!("{d}.{sc}.{n}"), keep)?;
+        // The creating role owns what it made, and nothing else is granted on it yet: grants a
+        // name still carries (from a creation its transaction rolled back) go. `IF NOT EXISTS`
+        // over an existing object leaves it as it was.
+        if let Some((db, schema, name)) = self.resolve_table_now(&d, &sc, &n)? {
+            let key = format!("{db}.{schema}.{name}");
+            if !keep {
+                cat.forget_object("TABLE", &key)?;
+                cat.forget_object("VIEW", &key)?;
+            }
+            if !keep || cat.table_owner(&key)?.is_none() {
+                cat.grant("OWNERSHIP", kind, &key, &self.role, &self.role)?;
+            }
+        }
+        Ok(())
     }
 }
 

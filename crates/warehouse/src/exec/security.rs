@@ -79,8 +79,14 @@ impl Session {
                 // so a grant lands on the table a statement naming it the same way would read.
                 let (d, s, n) = t.name.qualify(self.database.as_ref(), self.schema.as_ref())?;
                 let (db, schema, table) = self.resolve_table(&d, &s, &n)?.ok_or_else(|| WarehouseError::not_found("Table", format!("{d}.{s}.{n}")))?;
-                let owner = cat.databases()?.into_iter().find(|x| x.0 == db).map(|x| x.2);
-                (format!("{db}.{schema}.{table}"), owner)
+                let key = format!("{db}.{schema}.{table}");
+                // The role that created it, else (made before owners were recorded, or by the
+                // loader) the database's owner.
+                let owner = match cat.table_owner(&key)? {
+                    Some(o) => Some(o),
+                    None => cat.databases()?.into_iter().find(|x| x.0 == db).map(|x| x.2),
+                };
+                (key, owner)
             }
             "INTEGRATION" => {
                 let i = cat.integration(t.name.last().as_str())?.ok_or_else(|| WarehouseError::not_found("Integration", t.name.last().as_str()))?;

@@ -257,14 +257,12 @@ impl Session {
         let tables: Vec<_> = tables.into_iter().filter(|(d, sc, t, _)| like(pat, t) && visible(d, sc, t)).collect();
         let keys: Vec<String> = tables.iter().map(|(d, sc, t, _)| format!("{d}.{sc}.{t}")).collect();
         let created = self.wh.catalog().created_times(&keys)?;
-        let rows = tables
-            .into_iter()
-            .zip(&keys)
-            .map(|((d, sc, n, rows), key)| {
-                let when = created.get(key).map(|c| ts(*c)).unwrap_or_default();
-                vec![s(when), s(n), s(d), s(sc), s("TABLE"), s(""), s(""), s(rows.to_string()), s(""), s("")]
-            })
-            .collect();
+        let mut rows = Vec::with_capacity(tables.len());
+        for ((d, sc, n, count), key) in tables.into_iter().zip(&keys) {
+            let when = created.get(key).map(|c| ts(*c)).unwrap_or_default();
+            let owner = self.wh.catalog().table_owner(key)?.unwrap_or_default();
+            rows.push(vec![s(when), s(n), s(d), s(sc), s("TABLE"), s(""), s(""), s(count.to_string()), s(""), s(owner)]);
+        }
         Ok(QueryResult::table(&["created_on", "name", "database_name", "schema_name", "kind", "comment", "cluster_by", "rows", "bytes", "owner"], rows))
     }
 

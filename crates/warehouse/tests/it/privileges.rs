@@ -217,3 +217,34 @@ fn a_lookup_inside_a_transaction_is_not_shared() {
     assert_eq!(col(&run(&mut admin, "select count(*) from t"), 0), [Some("1".into())]);
     no_object(&mut carol, "select count(*) from t");
 }
+
+/// The role that creates a table owns it, as in Snowflake: it reads, writes, grants and drops
+/// it without a grant of its own; another role needs the owner's grant, and may not drop it.
+#[test]
+fn the_creating_role_owns_its_table() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    run(&mut admin, "use role accountadmin; create role other; create user carol password = 'passw0rd!' default_role = other; grant role other to user carol");
+    let mut carol = f.wh.session("carol", None).unwrap();
+    run(&mut carol, "use schema d.public");
+    run(&mut bob, "create table mine (a int); insert into mine values (1); update mine set a = 2; create view mine_v as select a from mine");
+    assert_eq!(col(&run(&mut bob, "select a from mine_v"), 0), [Some("2".into())]);
+    let shown = run(&mut admin, "show grants on table d.public.mine");
+    assert!(shown.rows.iter().any(|r| r[1].as_deref() == Some("OWNERSHIP") && r[5].as_deref() == Some("ANALYST")), "{:?}", shown.rows);
+    no_object(&mut carol, "select a from mine");
+    run(&mut bob, "grant select on table mine to role other");
+    assert_eq!(col(&run(&mut carol, "select a from mine"), 0), [Some("2".into())]);
+    let e = fails(&mut carol, "drop table mine");
+    assert_eq!(e.wire().code, "003001", "{e}");
+    let e = fails(&mut carol, "grant select on table mine to role other");
+    assert_eq!(e.wire().code, "003001", "{e}");
+    run(&mut bob, "drop view mine_v; drop table mine");
+    // A table of the name made again starts with its creator's ownership alone.
+    run(&mut admin, "use role sysadmin; create table mine (a int)");
+    no_object(&mut carol, "select a from mine");
+    no_object(&mut bob, "drop table mine");
+    // A creation its transaction rolled back leaves no owner behind.
+    run(&mut bob, "begin; create table brief (a int); rollback");
+    run(&mut admin, "create table brief (a int)");
+    no_object(&mut bob, "drop table brief");
+}
