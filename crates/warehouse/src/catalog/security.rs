@@ -130,6 +130,17 @@ impl Catalog {
         })
     }
 
+    /// Moves the grants on a table or view and its creation time to its new name (`D.S.N`).
+    pub fn rename_object(&self, from: &str, to: &str) -> Result<(), WarehouseError> {
+        self.tx(|tx| {
+            tx.execute("DELETE FROM grants WHERE kind IN ('TABLE', 'VIEW') AND object = ?1", params![to])?;
+            tx.execute("UPDATE grants SET object = ?2 WHERE kind IN ('TABLE', 'VIEW') AND object = ?1", params![from, to])?;
+            tx.execute("DELETE FROM created WHERE object = ?1", params![to])?;
+            tx.execute("UPDATE created SET object = ?2 WHERE object = ?1", params![from, to])?;
+            Ok(())
+        })
+    }
+
     /// Whether any of `roles` holds `privilege` (or ALL / OWNERSHIP) on the object.
     pub fn has_privilege(&self, roles: &BTreeSet<String>, privilege: &str, kind: &str, object: &str) -> Result<bool, WarehouseError> {
         self.read(|c| {

@@ -302,17 +302,18 @@ impl<T: Visit> ReadPart for T {
 impl Session {
     /// Refuses the statement unless the current role may do what it does to every table it
     /// names. Names that resolve to no table are left to the engine (it reports them). Returns
-    /// the existing tables the statement drops, replaces or renames (`D.S.T`): their grants go
-    /// once it has run, so a new table of the same name starts without them.
-    pub(super) fn check_table_access(&self, st: &Statement) -> Result<Vec<String>, WarehouseError> {
+    /// the existing tables the statement drops, replaces or renames (database, schema, name as
+    /// the catalog spells them): their grants go once it has run, so a new table of the same
+    /// name starts without them (a renamed table's go with it to its new name).
+    pub(super) fn check_table_access(&self, st: &Statement) -> Result<Vec<(String, String, String)>, WarehouseError> {
         let refs = table_refs(st)?;
         let mut replaced = Vec::new();
         let ends_grants = ends_grants(st);
         for (name, need) in &refs {
             if *need == Need::Ownership && ends_grants {
                 if let Ok((d, s, n)) = name.qualify(self.database.as_ref(), self.schema.as_ref()) {
-                    if let Some((db, schema, table)) = self.resolve_table(&d, &s, &n)? {
-                        replaced.push(format!("{db}.{schema}.{table}"));
+                    if let Some(found) = self.resolve_table(&d, &s, &n)? {
+                        replaced.push(found);
                     }
                 }
             }

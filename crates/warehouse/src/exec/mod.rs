@@ -25,7 +25,7 @@ use crate::sql::ast::Statement;
 use crate::sql::types::sf_type_of_duck;
 use crate::sql::own::{classify, Classified};
 use crate::sql::translate::DuckSql;
-use crate::sql::SourceStatement;
+use crate::sql::{Ident, SourceStatement};
 use crate::{random, WarehouseError};
 
 impl Session {
@@ -143,7 +143,7 @@ impl Session {
     /// A statement DuckDB runs: parsed, its privileges checked, translated. Returns the DuckDB
     /// SQL and the tables whose grants its run ends; `keys` collects the external-function
     /// calls it activated (the caller forgets them when the statement ends).
-    fn duck_sql(&self, ast: sqlparser::ast::Statement, query_id: &str, keys: &mut Vec<String>) -> Result<(DuckSql, Vec<String>), WarehouseError> {
+    fn duck_sql(&self, ast: sqlparser::ast::Statement, query_id: &str, keys: &mut Vec<String>) -> Result<(DuckSql, Vec<(String, String, String)>), WarehouseError> {
         let replaced = self.check_table_access(&ast)?;
         let ctx = external::CallContext { session: self, query_id, keys: std::cell::RefCell::new(keys) };
         Ok((crate::sql::translate::to_duck(ast, &ctx)?, replaced))
@@ -211,6 +211,7 @@ impl Session {
         let _change = (!matches!(tree, sqlparser::ast::Statement::Query(_))).then(|| wh.catalog_change());
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
         let starts_transaction = matches!(tree, sqlparser::ast::Statement::StartTransaction { .. });
+        let renamed_to = renamed_to(&tree);
         let declared = declared::declared(&tree);
         let replaces_sequence = matches!(tree, sqlparser::ast::Statement::CreateSequence { .. }) && crate::sql::front::replaces_sequence(&st.text);
         let mut keys = Vec::new();
@@ -243,9 +244,20 @@ impl Session {
             self.wh.0.ext.forget(&k);
         }
         if out.is_ok() {
-            for table in replaced {
-                self.wh.catalog().forget_object("TABLE", &table)?;
-                self.wh.catalog().forget_object("VIEW", &table)?;
+            for (db, schema, table) in replaced {
+                let key = format!("{db}.{schema}.{table}");
+                // A renamed table keeps its grants (the engine keeps it in its schema).
+                let moved = match &renamed_to {
+                    Some(to) => self.resolve_table_now(&Ident::quoted(&db), &Ident::quoted(&schema), to)?.map(|(d, s, n)| format!("{d}.{s}.{n}")),
+                    None => None,
+                };
+                match moved {
+                    Some(new_key) => self.wh.catalog().rename_object(&key, &new_key)?,
+                    None => {
+                        self.wh.catalog().forget_object("TABLE", &key)?;
+                        self.wh.catalog().forget_object("VIEW", &key)?;
+                    }
+                }
             }
             self.record_creation(st)?;
             if let Some(d) = declared {
@@ -451,6 +463,18 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// The new name (its last part) an `ALTER TABLE … RENAME TO` gives its table.
+fn renamed_to(tree: &sqlparser::ast::Statement) -> Option<Ident> {
+    use sqlparser::ast::{AlterTableOperation, RenameTableNameKind};
+    let sqlparser::ast::Statement::AlterTable(a) = tree else { return None };
+    a.operations.iter().find_map(|op| match op {
+        AlterTableOperation::RenameTable { table_name: RenameTableNameKind::As(n) | RenameTableNameKind::To(n) } => {
+            crate::sql::translate::name_of(n).map(|n| n.last().clone())
+        }
+        _ => None,
+    })
 }
 
 /// Snowflake-like status for DDL run by DuckDB, e.g. `Table T successfully created.`

@@ -238,7 +238,13 @@ fn the_creating_role_owns_its_table() {
     assert_eq!(e.wire().code, "003001", "{e}");
     let e = fails(&mut carol, "grant select on table mine to role other");
     assert_eq!(e.wire().code, "003001", "{e}");
-    run(&mut bob, "drop view mine_v; drop table mine");
+    // Renamed, the table keeps its owner and its grants.
+    run(&mut bob, "drop view mine_v; alter table mine rename to mine2");
+    assert_eq!(col(&run(&mut carol, "select a from mine2"), 0), [Some("2".into())]);
+    no_object(&mut carol, "select a from mine");
+    run(&mut bob, "insert into mine2 values (3); alter table mine2 rename to mine");
+    assert_eq!(col(&run(&mut carol, "select count(*) from mine"), 0), [Some("2".into())]);
+    run(&mut bob, "drop table mine");
     // A table of the name made again starts with its creator's ownership alone.
     run(&mut admin, "use role sysadmin; create table mine (a int)");
     no_object(&mut carol, "select a from mine");
