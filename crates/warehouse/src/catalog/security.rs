@@ -117,6 +117,15 @@ impl Catalog {
         })
     }
 
+    /// Removes every grant on a table or view (`D.S.N`): it was dropped or replaced, or a new
+    /// one of the name starts afresh.
+    pub fn forget_table(&self, object: &str) -> Result<(), WarehouseError> {
+        self.tx(|tx| {
+            tx.execute("DELETE FROM grants WHERE kind IN ('TABLE', 'VIEW') AND object = ?1", params![object])?;
+            Ok(())
+        })
+    }
+
     /// The role holding OWNERSHIP of a table or view (`D.S.N`), if one was recorded (the role
     /// that created it).
     pub fn table_owner(&self, object: &str) -> Result<Option<String>, WarehouseError> {

@@ -124,21 +124,21 @@ pub async fn submit(
     st.queries.insert(&qid, &user, q.request_id.clone());
     let async_exec = body.async_exec;
     let (st2, qid2, user2, base) = (st.clone(), qid.clone(), user.clone(), ChunkBase::of(&headers));
-    // A request waited for gets its answer built on the same blocking thread that ran it: one
-    // hand-off between threads each way per request.
-    let task = tokio::task::spawn_blocking(move || {
-        run(&st2, &qid2, &conn, body, &base);
-        (!async_exec).then(|| answer_found(&st2, &base, &qid2, found(&st2, &qid2, &user2)))
-    });
     if async_exec {
+        tokio::task::spawn_blocking(move || run(&st2, &qid2, &conn, body, &base));
         return Ok(Json(json!({
             "success": true, "code": "333334", "message": crate::api::ASYNC_MESSAGE,
             "data": { "queryId": qid, "getResultUrl": format!("/queries/{qid}/result") },
         })));
     }
+    // A request waited for gets its answer built on the same blocking thread that ran it: one
+    // hand-off between threads each way per request.
+    let task = tokio::task::spawn_blocking(move || {
+        run(&st2, &qid2, &conn, body, &base);
+        answer_found(&st2, &base, &qid2, found(&st2, &qid2, &user2))
+    });
     match tokio::time::timeout(st.config.sync_wait, task).await {
-        Ok(Ok(Some(answered))) => Ok(Json(answered?)),
-        Ok(Ok(None)) => unreachable!("an answer is built for every request waited for"),
+        Ok(Ok(answered)) => Ok(Json(answered?)),
         Ok(Err(e)) => Err(ConnError::Sql(WarehouseError::Internal(format!("connector task: {e}")), None)),
         // Still running: the driver is told so and polls (the task records the outcome).
         Err(_) => Ok(Json(answer(&st, ChunkBase::of(&headers), &qid, &user).await?)),

@@ -45,18 +45,6 @@ impl Remembered {
     }
 }
 
-/// Keeps a lookup's answer if the generation read before it is still the one remembered.
-fn keep<K: std::hash::Hash + Eq, V>(r: &mut Remembered, generation: u64, pick: impl FnOnce(&mut Remembered) -> &mut HashMap<K, V>, key: K, value: V) {
-    if r.generation != generation {
-        return;
-    }
-    let map = pick(r);
-    if map.len() >= REMEMBERED_KEPT {
-        map.clear();
-    }
-    map.insert(key, value);
-}
-
 /// What a statement does to one named table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Need {
@@ -419,13 +407,33 @@ impl Session {
     /// committed catalog answers is shared: a session inside a transaction (which sees its own
     /// changes) and names in the session's own `temp` database are always looked up afresh.
     pub(super) fn resolve_table(&self, d: &Ident, s: &Ident, n: &Ident) -> Result<Option<(String, String, String)>, WarehouseError> {
-        let Some(generation) = self.shared_lookups(d) else { return self.resolve_table_now(d, s, n) };
         let key = [d.as_str().to_lowercase(), s.as_str().to_lowercase(), n.as_str().to_lowercase()];
-        if let Some(hit) = self.wh.lookups().at(generation).tables.get(&key) {
+        self.remembered(d, key, |r| &mut r.tables, || self.resolve_table_now(d, s, n))
+    }
+
+    /// A lookup's answer: the warehouse's remembered one for the current catalog generation,
+    /// else `look`'s, remembered when it may be shared and the generation read before it is
+    /// still the current one.
+    fn remembered<K: std::hash::Hash + Eq, V: Clone>(
+        &self,
+        d: &Ident,
+        key: K,
+        pick: fn(&mut Remembered) -> &mut HashMap<K, Option<V>>,
+        look: impl FnOnce() -> Result<Option<V>, WarehouseError>,
+    ) -> Result<Option<V>, WarehouseError> {
+        let Some(generation) = self.shared_lookups(d) else { return look() };
+        if let Some(hit) = pick(self.wh.lookups().at(generation)).get(&key) {
             return Ok(hit.clone());
         }
-        let found = self.resolve_table_now(d, s, n)?;
-        keep(&mut self.wh.lookups(), generation, |r| &mut r.tables, key, found.clone());
+        let found = look()?;
+        let mut r = self.wh.lookups();
+        if r.generation == generation {
+            let map = pick(&mut r);
+            if map.len() >= REMEMBERED_KEPT {
+                map.clear();
+            }
+            map.insert(key, found.clone());
+        }
         Ok(found)
     }
 
@@ -456,23 +464,15 @@ impl Session {
     /// The schema `d.s` as the catalog spells it, remembered as [`Session::resolve_table`]'s
     /// answers are.
     fn resolve_schema(&self, d: &Ident, s: &Ident) -> Result<Option<(String, String)>, WarehouseError> {
-        let generation = self.shared_lookups(d);
         let key = [d.as_str().to_lowercase(), s.as_str().to_lowercase()];
-        if let Some(g) = generation {
-            if let Some(hit) = self.wh.lookups().at(g).schemas.get(&key) {
-                return Ok(hit.clone());
-            }
-        }
-        let mut st = self.conn.prepare_cached("SELECT database_name, schema_name FROM duckdb_schemas() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2)")?;
-        let mut rows = st.query([d.as_str(), s.as_str()])?;
-        let found = match rows.next()? {
-            Some(r) => Some((r.get(0)?, r.get(1)?)),
-            None => None,
-        };
-        if let Some(g) = generation {
-            keep(&mut self.wh.lookups(), g, |r| &mut r.schemas, key, found.clone());
-        }
-        Ok(found)
+        self.remembered(d, key, |r| &mut r.schemas, || {
+            let mut st = self.conn.prepare_cached("SELECT database_name, schema_name FROM duckdb_schemas() WHERE lower(database_name) = lower(?1) AND lower(schema_name) = lower(?2)")?;
+            let mut rows = st.query([d.as_str(), s.as_str()])?;
+            Ok(match rows.next()? {
+                Some(r) => Some((r.get(0)?, r.get(1)?)),
+                None => None,
+            })
+        })
     }
 }
 

@@ -149,6 +149,13 @@ impl Session {
         Ok((crate::sql::translate::to_duck(ast, &ctx)?, replaced))
     }
 
+    /// Ends the external-function calls a statement activated (see [`Session::duck_sql`]).
+    fn forget_calls(&self, keys: Vec<String>) {
+        for k in keys {
+            self.wh.0.ext.forget(&k);
+        }
+    }
+
     /// Fills temporary table `temp.main.<temp>` from a query of the current statement's (an
     /// unload's): the query's reads are checked and it is translated like any query, but the
     /// table, the session's own scratch, takes no `CREATE TABLE` grant.
@@ -162,19 +169,16 @@ impl Session {
         let mut keys = Vec::new();
         let query_id = self.current_query_id.clone();
         let out = self.duck_sql(*tree, &query_id, &mut keys).and_then(|(sql, _)| {
+            // Steps around the main statement come from sequences, comments and
+            // `INSERT OVERWRITE`, never from a query.
+            if !sql.before.is_empty() || !sql.after.is_empty() {
+                return Err(WarehouseError::Internal("a query translated with steps around it".into()));
+            }
             self.apply_use()?;
-            for step in &sql.before {
-                self.conn.execute_batch(step)?;
-            }
             self.conn.execute_batch(&format!("CREATE TEMPORARY TABLE temp.main.{} AS {}", crate::sql::quote(temp), sql.main))?;
-            for step in &sql.after {
-                self.conn.execute_batch(step)?;
-            }
             Ok(())
         });
-        for k in keys {
-            self.wh.0.ext.forget(&k);
-        }
+        self.forget_calls(keys);
         out
     }
 
@@ -190,9 +194,7 @@ impl Session {
             };
             let mut keys = Vec::new();
             let r = self.duck_sql(*tree, "translate", &mut keys);
-            for k in keys {
-                self.wh.0.ext.forget(&k);
-            }
+            self.forget_calls(keys);
             out.push(Some(r?.0.script()));
         }
         Ok(out)
@@ -240,9 +242,7 @@ impl Session {
         } else if starts_transaction && out.is_ok() {
             self.in_transaction = true;
         }
-        for k in keys {
-            self.wh.0.ext.forget(&k);
-        }
+        self.forget_calls(keys);
         if out.is_ok() {
             for (db, schema, table) in replaced {
                 let key = format!("{db}.{schema}.{table}");
@@ -253,10 +253,7 @@ impl Session {
                 };
                 match moved {
                     Some(new_key) => self.wh.catalog().rename_object(&key, &new_key)?,
-                    None => {
-                        self.wh.catalog().forget_object("TABLE", &key)?;
-                        self.wh.catalog().forget_object("VIEW", &key)?;
-                    }
+                    None => self.wh.catalog().forget_table(&key)?,
                 }
             }
             self.record_creation(st)?;
@@ -454,8 +451,7 @@ impl Session {
         if let Some((db, schema, name)) = self.resolve_table_now(&d, &sc, &n)? {
             let key = format!("{db}.{schema}.{name}");
             if !keep {
-                cat.forget_object("TABLE", &key)?;
-                cat.forget_object("VIEW", &key)?;
+                cat.forget_table(&key)?;
             }
             if !keep || cat.table_owner(&key)?.is_none() {
                 cat.grant("OWNERSHIP", kind, &key, &self.role, &self.role)?;
