@@ -136,6 +136,11 @@ impl Warehouse {
         self.0.dir.join("results")
     }
 
+    /// `<data dir>/warehouse/scratch`: files made for one statement and removed after it.
+    pub(crate) fn scratch_dir(&self) -> PathBuf {
+        self.0.dir.join("scratch")
+    }
+
     /// `<data dir>/imports`: the folder server-side loads may always read.
     pub fn imports_dir(&self) -> PathBuf {
         self.0.dir.parent().unwrap_or(&self.0.dir).join("imports")

@@ -154,6 +154,14 @@ pub(super) struct Format {
     null_if: Vec<String>,
 }
 
+impl Format {
+    /// The reader's NULL spellings as SQL: `NULL_IF`'s, and the empty field
+    /// (`EMPTY_FIELD_AS_NULL`, Snowflake's default).
+    fn nullstr(&self) -> String {
+        self.null_if.iter().map(|n| literal(n)).chain(["''".to_string()]).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// What `ON_ERROR` asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum OnError {
@@ -321,28 +329,33 @@ impl Session {
     /// Reads one staged file into temporary table `temp` (CSV as text, with its line numbers).
     pub(super) fn read_into_temp(&mut self, path: &std::path::Path, format: &Format, temp: &str) -> Result<(), WarehouseError> {
         let p = literal(&path.to_string_lossy());
-        let sql = if format.parquet {
-            format!("CREATE TEMPORARY TABLE {} AS SELECT * FROM read_parquet({p})", quote(temp))
-        } else {
-            // Quoted fields are read as such (`"a,b"`), whether or not the format names a quote.
-            let quote_opt = match &format.quote {
-                Some(q) => format!(", quote = {}, escape = {}", literal(q), literal(q)),
-                None => String::new(),
-            };
-            // EMPTY_FIELD_AS_NULL (Snowflake's default): an empty field is NULL too.
-            let mut nulls: Vec<String> = format.null_if.iter().map(|n| literal(n)).collect();
-            nulls.push("''".into());
-            format!(
-                "CREATE TEMPORARY TABLE {} AS SELECT row_number() OVER () + {} AS {}, * FROM read_csv({p}, header = false, skip = {}, delim = {}, all_varchar = true, null_padding = true, auto_detect = true, nullstr = [{}]{quote_opt})",
-                quote(temp),
-                format.skip_header,
-                quote(LINE),
+        if format.parquet {
+            self.conn.execute_batch(&format!("CREATE TEMPORARY TABLE {} AS SELECT * FROM read_parquet({p})", quote(temp)))?;
+            return Ok(());
+        }
+        // EMPTY_FIELD_AS_NULL (Snowflake's default): an empty field is NULL too.
+        let nulls = format.nullstr();
+        // Without an enclosing character every `"` is data: the file is split here first.
+        let requoted = match &format.quote {
+            Some(_) => None,
+            None => Some(super::plain_csv::requote(path, &format.delimiter, format.skip_header, &self.wh.scratch_dir(), super::plain_csv::Shape::AsIs)?),
+        };
+        let reader = match (&requoted, &format.quote) {
+            (Some(r), _) => super::plain_csv::reader(r, format.skip_header, &nulls),
+            (None, q) => format!(
+                "read_csv({p}, header = false, skip = {}, delim = {}, all_varchar = true, null_padding = true, auto_detect = true, nullstr = [{nulls}]{})",
                 format.skip_header,
                 literal(&format.delimiter),
-                nulls.join(", "),
-            )
+                q.as_ref().map(|q| format!(", quote = {}, escape = {}", literal(q), literal(q))).unwrap_or_default(),
+            ),
         };
-        self.conn.execute_batch(&sql)?;
+        self.conn.execute_batch(&format!(
+            "CREATE TEMPORARY TABLE {} AS SELECT row_number() OVER () + {} AS {}, * FROM {reader}",
+            quote(temp),
+            format.skip_header,
+            quote(LINE),
+        ))?;
+        drop(requoted);
         Ok(())
     }
 
@@ -716,17 +729,28 @@ impl Session {
         let paths: Vec<String> = files.iter().map(|f| stage.dir.file(&f.path).map(|p| literal(&p.to_string_lossy()))).collect::<Result<_, _>>()?;
         let names = files.iter().map(|f| format!("{}{}", stage.shown_prefix, f.path)).collect::<Vec<_>>().join(", ");
         let csv = ty == "CSV";
+        // Files without an enclosing character are split here first (see `plain_csv`); the
+        // rewritten copies live until the schema is read.
+        let mut requoted = Vec::new();
         let reader = if csv {
             let header = opt(&opts, "PARSE_HEADER").is_some_and(OptValue::truthy);
             let f = self.copy_format(&[], &opts)?;
-            let quote_opt = f.quote.as_ref().map(|q| format!(", quote = {}, escape = {}", literal(q), literal(q))).unwrap_or_default();
-            let nulls: Vec<String> = f.null_if.iter().map(|n| literal(n)).chain(["''".to_string()]).collect();
+            let (paths, dialect) = match &f.quote {
+                Some(q) => (paths, format!("delim = {}, quote = {}, escape = {}", literal(&f.delimiter), literal(q), literal(q))),
+                None => {
+                    for file in &files {
+                        let file = stage.dir.file(&file.path)?;
+                        requoted.push(super::plain_csv::requote(&file, &f.delimiter, f.skip_header, &self.wh.scratch_dir(), super::plain_csv::Shape::Padded)?);
+                    }
+                    let paths = requoted.iter().map(|r| literal(&r.path.to_string_lossy())).collect();
+                    (paths, "delim = ',', quote = '\"', escape = '\"'".to_string())
+                }
+            };
             format!(
-                "read_csv([{}], header = {header}, skip = {}, delim = {}, auto_detect = true, union_by_name = true, nullstr = [{}]{quote_opt})",
+                "read_csv([{}], header = {header}, skip = {}, {dialect}, auto_detect = true, union_by_name = true, nullstr = [{}])",
                 paths.join(", "),
                 f.skip_header,
-                literal(&f.delimiter),
-                nulls.join(", ")
+                f.nullstr()
             )
         } else {
             format!("read_parquet([{}], union_by_name = true)", paths.join(", "))

@@ -12,6 +12,7 @@ mod copy;
 mod files;
 mod grants;
 mod objects;
+mod plain_csv;
 mod query;
 mod syntax;
 pub mod transfer;

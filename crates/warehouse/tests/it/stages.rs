@@ -117,6 +117,41 @@ fn list_copy_unload_and_remove_through_a_session() {
     assert!(err.to_string().contains("Snowflake driver"), "{err}");
 }
 
+/// Snowflake's CSV default encloses nothing (`FIELD_OPTIONALLY_ENCLOSED_BY = NONE`): a `"` is
+/// data and every delimiter splits. Only a format that names `'"'` reads `"a,b"` as one field.
+#[test]
+fn csv_without_an_enclosing_character_reads_quotes_as_data() {
+    let f = crate::support::fixture();
+    let mut s = f.admin();
+    crate::support::run(&mut s, "create database d; use schema d.public; create table t (id int, label varchar)");
+    let dir = f._dir.path().join("warehouse/stages").join(format!("user{}", hex_of("ADMIN")));
+    std::fs::create_dir_all(dir.join("q")).unwrap();
+    std::fs::write(dir.join("q/a.csv"), "1,say \"hi\"\r\n2,\"x\"\n").unwrap();
+    std::fs::write(dir.join("q/b.csv"), "3,\"a,b\"\n").unwrap();
+    // Fields as Snowflake splits them, quotes kept.
+    let r = crate::support::run(&mut s, "select $1, $2, $3 from @~/q/ order by $1");
+    let want = |v: &[Option<&str>]| v.iter().map(|c| c.map(str::to_string)).collect::<Vec<_>>();
+    assert_eq!(r.rows, [want(&[Some("1"), Some("say \"hi\""), None]), want(&[Some("2"), Some("\"x\""), None]), want(&[Some("3"), Some("\"a"), Some("b\"")])]);
+    // Loaded: the quotes stay in the value; the file with three fields is refused whole.
+    let e = s.execute("copy into t from @~/q/").unwrap_err();
+    assert!(e.to_string().contains("Number of columns in file (3) does not match that of the corresponding table (2)"), "{e}");
+    let copied = crate::support::run(&mut s, "copy into t from @~/q/ files = ('a.csv')");
+    assert_eq!(copied.rows[0][3].as_deref(), Some("2"));
+    let r = crate::support::run(&mut s, "select label from t order by id");
+    assert_eq!(r.rows, [want(&[Some("say \"hi\"")]), want(&[Some("\"x\"")])]);
+    // With `'"'` named, the same bytes are enclosed fields.
+    let copied = crate::support::run(&mut s, "copy into t from @~/q/ files = ('b.csv') file_format = (type = csv field_optionally_enclosed_by = '\"')");
+    assert_eq!(copied.rows[0][3].as_deref(), Some("1"));
+    assert_eq!(crate::support::run(&mut s, "select label from t where id = 3").rows, [want(&[Some("a,b")])]);
+    // INFER_SCHEMA splits the same way: three columns.
+    crate::support::run(&mut s, "create file format plain type = csv");
+    let r = crate::support::run(&mut s, "select column_name from table(infer_schema(location => '@~/q/b.csv', file_format => 'plain'))");
+    assert_eq!(r.rows.len(), 3, "{:?}", r.rows);
+    // The scratch copies are gone.
+    let scratch = f._dir.path().join("warehouse/scratch");
+    assert_eq!(std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0), 0);
+}
+
 fn hex_of(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
