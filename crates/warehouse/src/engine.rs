@@ -40,6 +40,9 @@ pub(crate) struct Inner {
     pub catalog_generation: std::sync::atomic::AtomicU64,
     /// What name lookups in the engine's catalog answered in the current generation.
     pub lookups: Mutex<crate::exec::Remembered>,
+    /// The engine functions whose value may change between runs (see `exec::reuse`), read once;
+    /// `None` if they could not be read (then no result is reused).
+    pub changing_functions: std::sync::OnceLock<Option<std::collections::HashSet<String>>>,
 }
 
 /// See [`Warehouse::catalog_change`].
@@ -126,6 +129,7 @@ impl Warehouse {
                 result_spill_bytes: config.result_spill_bytes,
                 catalog_generation: Default::default(),
                 lookups: Default::default(),
+                changing_functions: Default::default(),
             })),
             admin_password,
         })

@@ -1,7 +1,7 @@
 //! The session parameters recpipe has, with the values every session runs with: the login
 //! response sends them to the drivers (which read their behaviour from them) and `SHOW
-//! PARAMETERS` lists them. None can be changed (`ALTER SESSION SET QUERY_TAG` is accepted and
-//! labels nothing).
+//! PARAMETERS` lists them. A session can change `USE_CACHED_RESULT` (`ALTER SESSION SET`); the
+//! others are fixed (`ALTER SESSION SET QUERY_TAG` is accepted and labels nothing).
 
 use serde_json::{json, Value};
 
@@ -44,6 +44,7 @@ pub(crate) const SESSION_PARAMETERS: &[Parameter] = &[
     p("TIMESTAMP_TZ_OUTPUT_FORMAT", "", "", Kind::String, "How TIMESTAMP_TZ values are written (empty: TIMESTAMP_OUTPUT_FORMAT)."),
     p("TIMEZONE", "UTC", "America/Los_Angeles", Kind::String, "The session's time zone."),
     p("TIME_OUTPUT_FORMAT", "HH24:MI:SS", "HH24:MI:SS", Kind::String, "How TIME values are written as text."),
+    p("USE_CACHED_RESULT", "true", "true", Kind::Boolean, "Whether a repeated query may get the session's earlier result for it."),
 ];
 
 impl Parameter {

@@ -41,6 +41,9 @@ pub struct Session {
     /// The ids of the session's latest statements and their results (`LAST_QUERY_ID`,
     /// `RESULT_SCAN`).
     pub(crate) recent: crate::exec::results::Recent,
+    /// Results a repeated query may get again (`USE_CACHED_RESULT`, see `exec::reuse`).
+    pub(crate) reusable: crate::exec::reuse::Reusable,
+    pub(crate) use_cached_result: bool,
 }
 
 impl Warehouse {
@@ -101,6 +104,8 @@ impl Warehouse {
             stage_objects: Default::default(),
             internal_views: Default::default(),
             recent: Default::default(),
+            reusable: Default::default(),
+            use_cached_result: true,
         })
     }
 
@@ -125,6 +130,12 @@ fn gone_is_unset(r: Result<(), WarehouseError>) -> Result<(), WarehouseError> {
 }
 
 impl Session {
+    /// How many of the session's statements got a kept result instead of running
+    /// (`USE_CACHED_RESULT`).
+    pub fn reused_results(&self) -> u64 {
+        self.reusable.hits
+    }
+
     /// Whether queries (statements DuckDB answers with rows) keep their results as Arrow
     /// batches ([`crate::QueryResult::arrow`]) rather than strings: the SQL API's bulk form.
     pub fn set_arrow_results(&mut self, on: bool) {

@@ -131,6 +131,13 @@ pub async fn submit(
             "data": { "queryId": qid, "getResultUrl": format!("/queries/{qid}/result") },
         })));
     }
+    // A query the session answers from a kept result (see `Session::execute_reused`) needs no
+    // engine work: it is answered here, without a hand-off to the blocking pool and back.
+    if !async_exec {
+        if let Some(answered) = answer_kept(&st, &qid, &conn, &body, &base) {
+            return Ok(Json(answered?));
+        }
+    }
     // A request waited for gets its answer built on the same blocking thread that ran it: one
     // hand-off between threads each way per request.
     let task = tokio::task::spawn_blocking(move || {
@@ -143,6 +150,26 @@ pub async fn submit(
         // Still running: the driver is told so and polls (the task records the outcome).
         Err(_) => Ok(Json(answer(&st, ChunkBase::of(&headers), &qid, &user).await?)),
     }
+}
+
+/// The answer to a request of one query without bindings when the connection's session (not
+/// busy with another statement) holds a result it may reuse for it; `None` otherwise, with
+/// nothing run and nothing recorded.
+fn answer_kept(st: &ConnectorState, qid: &str, conn: &ConnSession, body: &QueryBody, base: &ChunkBase) -> Option<Result<Value, ConnError>> {
+    if body.describe_only || body.bindings.as_ref().is_some_and(|b| !b.is_empty()) || statement_count(&body.parameters).ok()? > 1 {
+        return None;
+    }
+    let mut s = conn.session.try_lock().ok()?;
+    let [one] = <[SourceStatement; 1]>::try_from(split(&body.sql_text).ok()?).ok()?;
+    s.set_arrow_results(true);
+    let r = s.execute_reused(&one, qid.to_string())?;
+    let state = match r {
+        Ok(r) => S::Done(Arc::new(r)),
+        Err(e) => S::Failed(Arc::new(e)),
+    };
+    st.queries.finish(qid, state, context(&s, statement_type(&one)));
+    drop(s);
+    Some(answer_found(st, base, qid, found(st, qid, &conn.user)))
 }
 
 /// Runs a request in the connection's session and records the outcome under `qid`.

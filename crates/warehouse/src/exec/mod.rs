@@ -10,6 +10,7 @@ mod names;
 mod objects;
 mod quoted;
 pub(crate) mod results;
+pub(crate) mod reuse;
 mod security;
 mod show;
 mod show_objects;
@@ -37,37 +38,61 @@ impl Session {
     /// connector's `sfqid`, the SQL API's statement handle), so that `LAST_QUERY_ID()` and
     /// `RESULT_SCAN(id)` know the statement by that id.
     pub fn execute_statement_as(&mut self, st: &SourceStatement, query_id: String) -> Result<QueryResult, WarehouseError> {
+        self.execute_in(st, query_id, Engine::Runs)?.ok_or_else(|| WarehouseError::Internal("a statement was not run".into()))
+    }
+
+    /// Answers `st` from the result the session kept for it (see [`reuse`]) and runs nothing in
+    /// the engine: `None` when the statement would have to run (then run it with
+    /// [`Session::execute_statement_as`]). Cheap enough for a thread that must not block: the
+    /// parse, privilege check and translation are the only work, and they start only when a
+    /// result of the current generation is kept for this very text.
+    pub fn execute_reused(&mut self, st: &SourceStatement, query_id: String) -> Option<Result<QueryResult, WarehouseError>> {
+        if !self.use_cached_result || self.in_transaction || !self.reusable.holds(&st.text, self.wh.catalog_generation()) {
+            return None;
+        }
+        self.execute_in(st, query_id, Engine::KeptOnly).transpose()
+    }
+
+    fn execute_in(&mut self, st: &SourceStatement, query_id: String, engine: Engine) -> Result<Option<QueryResult>, WarehouseError> {
         self.current_statement = st.text.clone();
         self.current_query_id = query_id.clone();
         let (normalized, show_limit) = crate::client_sql::normalize(st)?;
         let st = normalized.as_ref().unwrap_or(st);
         let query = st.toks.first().is_some_and(|t| t.tok.is_kw("SELECT") || t.tok.is_kw("WITH"));
+        if !query && engine == Engine::KeptOnly {
+            return Ok(None);
+        }
         // Names looked up before this statement are looked up afresh after it (and by other
         // sessions meanwhile) unless it is a query. `passthrough` also marks a tree that turns
         // out not to be a query.
         let wh = self.wh.clone();
         let change = (!query).then(|| wh.catalog_change());
-        let outcome = self.dispatch(st, &query_id);
+        let outcome = self.dispatch(st, &query_id, engine);
         drop(change);
-        let mut result = outcome?;
+        let Some(mut result) = outcome? else { return Ok(None) };
         if let Some(limit) = show_limit {
             limit.apply(&mut result);
         }
         result.query_id = query_id;
         self.recent.keep(&result);
-        Ok(result)
+        Ok(Some(result))
     }
 
-    fn dispatch(&mut self, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
+    fn dispatch(&mut self, st: &SourceStatement, query_id: &str, engine: Engine) -> Result<Option<QueryResult>, WarehouseError> {
         // Stages, file formats, PUT/GET, LIST/REMOVE and COPY INTO live in their own module.
-        Ok(match (crate::client_sql::answer(st), crate::stage::recognise(&st.toks)?) {
+        Ok(Some(match (crate::client_sql::answer(st), crate::stage::recognise(&st.toks)?) {
             (Some(answered), _) => answered,
+            (None, Some(_)) if engine == Engine::KeptOnly => return Ok(None),
             (None, Some(stage)) => self.run_stage(stage)?,
             (None, None) => match classify(st)? {
-                Classified::Duck(tree) => crate::client_sql::settle(st, self.passthrough(*tree, st, query_id))?,
+                Classified::Duck(tree) => match self.passthrough(*tree, st, query_id, engine) {
+                    Ok(None) => return Ok(None),
+                    out => crate::client_sql::settle(st, out.map(|r| r.unwrap_or_default()))?,
+                },
+                Classified::Own(_) if engine == Engine::KeptOnly => return Ok(None),
                 Classified::Own(own) => self.run_own(own)?,
             },
-        })
+        }))
     }
 
     fn run_own(&mut self, st: Statement) -> Result<QueryResult, WarehouseError> {
@@ -200,17 +225,18 @@ impl Session {
         Ok(out)
     }
 
-    fn passthrough(&mut self, tree: sqlparser::ast::Statement, st: &SourceStatement, query_id: &str) -> Result<QueryResult, WarehouseError> {
-        if let sqlparser::ast::Statement::AlterSession { set: true, session_params, .. } = &tree {
-            // The query tag labels a session's queries; recpipe keeps no query history to label.
-            let params = session_params.to_string().to_uppercase();
-            if params.split_whitespace().next().is_some_and(|p| p.starts_with("QUERY_TAG")) {
-                return Ok(QueryResult::status("Statement executed successfully."));
-            }
-            return Err(WarehouseError::Unsupported(format!("ALTER SESSION SET {}", params.split(['=', ' ']).next().unwrap_or(""))));
+    /// Runs a statement the engine answers; with [`Engine::KeptOnly`], answers a query from a
+    /// kept result or else `None`, having run nothing.
+    fn passthrough(&mut self, tree: sqlparser::ast::Statement, st: &SourceStatement, query_id: &str, engine: Engine) -> Result<Option<QueryResult>, WarehouseError> {
+        let is_query = matches!(tree, sqlparser::ast::Statement::Query(_));
+        if engine == Engine::KeptOnly && !is_query {
+            return Ok(None);
+        }
+        if let sqlparser::ast::Statement::AlterSession { set, session_params } = &tree {
+            return self.alter_session(*set, &session_params.to_string()).map(Some);
         }
         let wh = self.wh.clone();
-        let _change = (!matches!(tree, sqlparser::ast::Statement::Query(_))).then(|| wh.catalog_change());
+        let _change = (!is_query).then(|| wh.catalog_change());
         let ends_transaction = matches!(tree, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. });
         let starts_transaction = matches!(tree, sqlparser::ast::Statement::StartTransaction { .. });
         let renamed_to = renamed_to(&tree);
@@ -230,11 +256,25 @@ impl Session {
             sql
         });
         let out = sql.and_then(|sql| {
+            // A repeated query may get its earlier result (see `reuse`); external functions
+            // always run.
+            let reuse = if is_query && keys.is_empty() { self.reuse_key(&st.text, &sql) } else { None };
+            let generation = self.wh.catalog_generation();
+            if let Some(r) = reuse.as_ref().and_then(|k| self.reusable.find(k, generation)) {
+                return Ok(Some(r));
+            }
+            if engine == Engine::KeptOnly {
+                return Ok(None);
+            }
             self.apply_use()?;
-            match self.run_steps(&sql, st) {
+            let out = self.run_steps(&sql, st);
+            if let (Some(key), Ok(r)) = (reuse, &out) {
+                self.reusable.keep(key, generation, r);
+            }
+            match out {
                 // Snowflake ends no transaction quietly; DuckDB calls it an error.
-                Err(WarehouseError::Execution(m)) if ends_transaction && m.contains("no transaction is active") => Ok(QueryResult::status("Statement executed successfully.")),
-                other => other,
+                Err(WarehouseError::Execution(m)) if ends_transaction && m.contains("no transaction is active") => Ok(Some(QueryResult::status("Statement executed successfully."))),
+                other => other.map(Some),
             }
         });
         if ends_transaction {
@@ -262,6 +302,40 @@ impl Session {
             }
         }
         out
+    }
+
+    /// `ALTER SESSION SET|UNSET …`: `USE_CACHED_RESULT` turns result reuse off and on; the query
+    /// tag is accepted and labels nothing (recpipe keeps no query history to label).
+    fn alter_session(&mut self, set: bool, params: &str) -> Result<QueryResult, WarehouseError> {
+        let text = params.to_uppercase();
+        let mut parts = text.split(|c: char| c == '=' || c.is_whitespace()).filter(|p| !p.is_empty());
+        let name = parts.next().unwrap_or("");
+        let value = parts.next();
+        match (name, set, value) {
+            ("QUERY_TAG", _, _) => {}
+            ("USE_CACHED_RESULT", false, _) => self.use_cached_result = true,
+            ("USE_CACHED_RESULT", true, Some(v)) => {
+                self.use_cached_result = match v.trim_matches('\'') {
+                    "TRUE" | "ON" | "YES" | "1" => true,
+                    "FALSE" | "OFF" | "NO" | "0" => false,
+                    other => return Err(WarehouseError::Invalid(format!("invalid value [{other}] for parameter 'USE_CACHED_RESULT'"))),
+                };
+                if !self.use_cached_result {
+                    self.reusable.clear();
+                }
+            }
+            _ => return Err(WarehouseError::Unsupported(format!("ALTER SESSION {} {name}", if set { "SET" } else { "UNSET" }))),
+        }
+        Ok(QueryResult::status("Statement executed successfully."))
+    }
+
+    /// The key a query's result is kept and found under, or `None` when it may not be reused.
+    fn reuse_key(&self, text: &str, sql: &DuckSql) -> Option<reuse::Key> {
+        if !self.use_cached_result || self.in_transaction || !sql.before.is_empty() || !sql.after.is_empty() || !sql.merge_actions.is_empty() {
+            return None;
+        }
+        let changing = self.wh.0.changing_functions.get_or_init(|| reuse::changing_functions(&self.conn).ok()).as_ref()?;
+        reuse::stable(&sql.main, changing).then(|| reuse::Key::new(text, &sql.main, self.database.as_ref(), self.schema.as_ref(), self.arrow_results))
     }
 
     /// Runs a translated statement with the steps before and after it, all in one transaction
@@ -462,6 +536,13 @@ impl Session {
 }
 
 /// The new name (its last part) an `ALTER TABLE … RENAME TO` gives its table.
+/// Whether a statement may run in the engine, or may only be answered from a kept result.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Runs,
+    KeptOnly,
+}
+
 fn renamed_to(tree: &sqlparser::ast::Statement) -> Option<Ident> {
     use sqlparser::ast::{AlterTableOperation, RenameTableNameKind};
     let sqlparser::ast::Statement::AlterTable(a) = tree else { return None };

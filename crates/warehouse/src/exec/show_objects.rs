@@ -141,7 +141,14 @@ impl Session {
         let rows = crate::parameters::SESSION_PARAMETERS
             .iter()
             .filter(|p| like(pat, p.name))
-            .map(|p| vec![s(p.name), s(p.value), s(p.default), s(""), s(p.description), s(p.kind_name())])
+            .map(|p| {
+                // The one parameter a session sets shows its value and level.
+                let (value, level) = match p.name {
+                    "USE_CACHED_RESULT" if !self.use_cached_result => ("false", "SESSION"),
+                    _ => (p.value, ""),
+                };
+                vec![s(p.name), s(value), s(p.default), s(level), s(p.description), s(p.kind_name())]
+            })
             .collect();
         QueryResult::table(&["key", "value", "default", "level", "description", "type"], rows)
     }

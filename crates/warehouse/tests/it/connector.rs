@@ -151,7 +151,7 @@ async fn python_connector_cursor_bindings_async_errors_pandas() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = Server::start(&f.wh, listener);
-    checks(port, &ratings, &["cursor", "bindings", "executemany", "async", "multi", "errors", "logins", "isolation", "pandas", "defaults", "keypair"]).await;
+    checks(port, &ratings, &["cursor", "bindings", "executemany", "async", "multi", "errors", "logins", "isolation", "reuse", "pandas", "defaults", "keypair"]).await;
     server.stop().await;
 }
 

@@ -189,6 +189,38 @@ def check_isolation():
         pass
 
 
+def check_reuse():
+    """A repeated query answers with its earlier result (USE_CACHED_RESULT) until a write
+    anywhere; each answer has its own query id, in both result forms."""
+    a, b = connect(), connect()
+    ca, cb = a.cursor(), b.cursor()
+    cb.execute("create or replace table reuse_t (x int)")
+    cb.execute("insert into reuse_t values (1), (2)")
+    q = "select count(*), sum(x) from reuse_t"
+    first = ca.execute(q).fetchall()
+    id1 = ca.sfqid
+    eq(ca.execute(q).fetchall(), first, "repeated")
+    assert ca.sfqid != id1, "a reused result answers under a new query id"
+    eq(ca.execute(f"select * from table(result_scan('{ca.sfqid}'))").fetchall(), first, "result_scan of the reused answer")
+    eq(ca.execute("select x from reuse_t order by x").fetch_pandas_all()["X"].tolist(), [1, 2], "arrow, first")
+    eq(ca.execute("select x from reuse_t order by x").fetch_pandas_all()["X"].tolist(), [1, 2], "arrow, reused")
+    cb.execute("insert into reuse_t values (3)")
+    eq(ca.execute(q).fetchall(), [(3, 6)], "after another session's insert")
+    r1, r2 = ca.execute("select random()").fetchone(), ca.execute("select random()").fetchone()
+    assert r1 != r2, "random() runs every time"
+    ca.execute("alter session set use_cached_result = false")
+    eq(ca.execute("show parameters like 'USE_CACHED_RESULT'").fetchone()[1], "false", "parameter")
+    eq(ca.execute(q).fetchall(), [(3, 6)], "with reuse off")
+    cb.execute("drop table reuse_t")
+    try:
+        ca.execute(q)
+        raise AssertionError("a dropped table's result was reused")
+    except ProgrammingError as e:
+        eq(e.errno, 2003, "dropped")
+    a.close()
+    b.close()
+
+
 def check_pandas():
     import pandas as pd
     cur = connect().cursor()

@@ -10,6 +10,7 @@ mod extfn;
 mod load;
 mod privileges;
 mod retries;
+mod reuse;
 mod snow_cli;
 mod sql_surface;
 mod stage_sql;
