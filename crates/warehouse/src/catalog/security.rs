@@ -139,6 +139,24 @@ impl Catalog {
         })
     }
 
+    /// Makes `owner` the only role holding OWNERSHIP of table or view `object` (`D.S.N`); with
+    /// `revoke_others`, the other grants on it go too.
+    pub fn transfer_table(&self, object: &str, owner: &str, by: &str, revoke_others: bool) -> Result<(), WarehouseError> {
+        self.tx(|tx| {
+            let kind: String = tx
+                .query_row("SELECT kind FROM grants WHERE kind IN ('TABLE', 'VIEW') AND object = ?1 AND privilege = 'OWNERSHIP' ORDER BY created LIMIT 1", params![object], |r| r.get(0))
+                .optional()?
+                .unwrap_or_else(|| "TABLE".into());
+            let which = if revoke_others { "" } else { " AND privilege = 'OWNERSHIP'" };
+            tx.execute(&format!("DELETE FROM grants WHERE kind IN ('TABLE', 'VIEW') AND object = ?1{which}"), params![object])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO grants (privilege, kind, object, grantee, granted_by, created) VALUES ('OWNERSHIP', ?1, ?2, ?3, ?4, ?5)",
+                params![kind, object, owner, by, now()],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Moves the grants on a table or view and its creation time to its new name (`D.S.N`).
     pub fn rename_object(&self, from: &str, to: &str) -> Result<(), WarehouseError> {
         self.tx(|tx| {

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AlterTableOperation, CommentObject, CreateTableLikeKind, Expr, FromTable, ObjectName as SqName, ObjectType, Query, Statement, TableFactor, TableObject, UpdateTableFromKind, Visit, Visitor,
+    AlterTableOperation, AlterViewOperation, CommentObject, CreateTableLikeKind, Expr, FromTable, ObjectName as SqName, ObjectType, Query, Statement, TableFactor, TableObject, UpdateTableFromKind, Visit, Visitor,
 };
 
 use crate::catalog::{ACCOUNTADMIN, SYSADMIN};
@@ -234,6 +234,10 @@ pub(super) fn table_refs(st: &Statement) -> Result<Vec<(ObjectName, Need)>, Ware
             }
         }
         Statement::AlterTable(a) => write(named(&a.name)?, &[Need::Ownership], &mut out),
+        Statement::AlterView(a) => match &a.operation {
+            AlterViewOperation::RenameTo { .. } => write(named(&a.name)?, &[Need::Ownership], &mut out),
+            _ => return Err(WarehouseError::Unsupported("ALTER VIEW other than RENAME TO".into())),
+        },
         Statement::CreateSequence { name, .. } => write(named(name)?, &[Need::Sequence], &mut out),
         Statement::Drop { object_type: ObjectType::Sequence, names, .. } => {
             for n in names {
@@ -271,6 +275,7 @@ pub(crate) fn statement_kind(st: &Statement) -> String {
 fn ends_grants(st: &Statement) -> bool {
     match st {
         Statement::AlterTable(a) => a.operations.iter().any(|op| matches!(op, AlterTableOperation::RenameTable { .. })),
+        Statement::AlterView(a) => matches!(a.operation, AlterViewOperation::RenameTo { .. }),
         Statement::Comment { .. } => false,
         _ => true,
     }

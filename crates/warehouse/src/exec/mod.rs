@@ -41,11 +41,12 @@ impl Session {
         self.execute_in(st, query_id, Engine::Runs)?.ok_or_else(|| WarehouseError::Internal("a statement was not run".into()))
     }
 
-    /// Answers `st` from the result the session kept for it (see [`reuse`]) and runs nothing in
-    /// the engine: `None` when the statement would have to run (then run it with
-    /// [`Session::execute_statement_as`]). Cheap enough for a thread that must not block: the
-    /// parse, privilege check and translation are the only work, and they start only when a
-    /// result of the current generation is kept for this very text.
+    /// Answers `st` from the result the session kept for it (see [`reuse`]) without running it:
+    /// `None` when the statement would have to run (then run it with
+    /// [`Session::execute_statement_as`]). Cheap enough for a thread that should not block: the
+    /// parse, privilege check and translation are the only work (the check's name lookups were
+    /// remembered when the kept result was made, in the same generation), and they start only
+    /// when a result of the current generation is kept for this very text.
     pub fn execute_reused(&mut self, st: &SourceStatement, query_id: String) -> Option<Result<QueryResult, WarehouseError>> {
         if !self.use_cached_result || self.in_transaction || !self.reusable.holds(&st.text, self.wh.catalog_generation()) {
             return None;
@@ -544,7 +545,13 @@ enum Engine {
 }
 
 fn renamed_to(tree: &sqlparser::ast::Statement) -> Option<Ident> {
-    use sqlparser::ast::{AlterTableOperation, RenameTableNameKind};
+    use sqlparser::ast::{AlterTableOperation, AlterViewOperation, RenameTableNameKind};
+    if let sqlparser::ast::Statement::AlterView(v) = tree {
+        return match &v.operation {
+            AlterViewOperation::RenameTo { new_name } => crate::sql::translate::name_of(new_name).map(|n| n.last().clone()),
+            _ => None,
+        };
+    }
     let sqlparser::ast::Statement::AlterTable(a) = tree else { return None };
     a.operations.iter().find_map(|op| match op {
         AlterTableOperation::RenameTable { table_name: RenameTableNameKind::As(n) | RenameTableNameKind::To(n) } => {

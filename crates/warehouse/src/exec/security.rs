@@ -112,6 +112,23 @@ impl Session {
         })
     }
 
+    /// `GRANT OWNERSHIP ON TABLE|VIEW x TO ROLE r [REVOKE | COPY CURRENT GRANTS]`: `r` becomes
+    /// the only owner; the grants others hold stay (`COPY`, and when neither is said) or go
+    /// (`REVOKE`). Ownership is never revoked, only transferred.
+    fn transfer_ownership(&self, t: &GrantTarget, key: &str, role: &str, revoke: bool) -> Result<QueryResult, WarehouseError> {
+        if revoke {
+            return Err(WarehouseError::Unsupported("REVOKE OWNERSHIP (ownership moves to another role with GRANT OWNERSHIP)".into()));
+        }
+        if t.privileges.len() > 1 {
+            return Err(WarehouseError::Syntax("OWNERSHIP is granted on its own".into()));
+        }
+        if t.kind != "TABLE" && t.kind != "VIEW" {
+            return Err(WarehouseError::Unsupported(format!("transferring the ownership of a {} (recpipe transfers that of tables and views)", t.kind.to_lowercase())));
+        }
+        self.wh.catalog().transfer_table(key, role, &self.role, t.revoke_current_grants)?;
+        Ok(QueryResult::status("Statement executed successfully."))
+    }
+
     pub(super) fn grant(&mut self, t: GrantTarget, role: Ident, revoke: bool) -> Result<QueryResult, WarehouseError> {
         let cat = self.wh.catalog();
         if !cat.role_exists(role.as_str())? {
@@ -122,6 +139,9 @@ impl Session {
         let may = roles.contains(ACCOUNTADMIN) || roles.contains(SECURITYADMIN) || owner.is_some_and(|o| roles.contains(&o));
         if !may {
             return Err(WarehouseError::Insufficient { kind: "object", name: t.name.to_string() });
+        }
+        if t.privileges.iter().any(|p| p == "OWNERSHIP") {
+            return self.transfer_ownership(&t, &key, role.as_str(), revoke);
         }
         for p in &t.privileges {
             if revoke {

@@ -111,6 +111,8 @@ pub struct GrantTarget {
     pub name: ObjectName,
     /// For functions: the argument types, upper-cased.
     pub arg_types: Vec<String>,
+    /// `GRANT OWNERSHIP ... REVOKE CURRENT GRANTS` (`true`) or `COPY CURRENT GRANTS`.
+    pub revoke_current_grants: bool,
 }
 
 /// `CREATE TASK`'s properties (also what `ALTER TASK ... SET` changes).

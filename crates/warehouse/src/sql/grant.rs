@@ -16,8 +16,18 @@ use crate::WarehouseError;
 pub(super) fn from_tree(t: &sq::Statement) -> Option<Result<Statement, WarehouseError>> {
     match t {
         sq::Statement::Grant(g) if g.objects.is_some() => {
-            let extra = g.as_grantor.is_some() || g.granted_by.is_some() || g.current_grants.is_some();
-            Some(read(&g.privileges, g.objects.as_ref(), &g.grantees, extra).map(|(target, role)| Statement::Grant { target, role }))
+            let extra = g.as_grantor.is_some() || g.granted_by.is_some();
+            let read = read(&g.privileges, g.objects.as_ref(), &g.grantees, extra).and_then(|(mut target, role)| {
+                // `{REVOKE | COPY} CURRENT GRANTS` belongs to an ownership transfer alone.
+                if let Some(kind) = &g.current_grants {
+                    if target.privileges != ["OWNERSHIP"] {
+                        return Err(WarehouseError::Syntax(format!("{kind} is said of GRANT OWNERSHIP only")));
+                    }
+                    target.revoke_current_grants = matches!(kind, sq::CurrentGrantsKind::RevokeCurrentGrants);
+                }
+                Ok(Statement::Grant { target, role })
+            });
+            Some(read)
         }
         sq::Statement::Revoke(r) if r.objects.is_some() => {
             let extra = r.grant_option_for || r.granted_by.is_some();
@@ -102,7 +112,7 @@ fn read(privileges: &Privileges, objects: Option<&GrantObjects>, grantees: &[sq:
         [_] => return Err(unsupported("privileges granted to a share or user")),
         _ => return Err(unsupported("privileges granted to several roles at once")),
     };
-    Ok((GrantTarget { privileges, kind: kind.to_string(), name: object, arg_types }, role))
+    Ok((GrantTarget { privileges, kind: kind.to_string(), name: object, arg_types, revoke_current_grants: false }, role))
 }
 
 #[cfg(test)]
@@ -120,7 +130,7 @@ mod tests {
     #[test]
     fn privileges_objects_and_roles_from_the_tree() {
         let (t, role) = target("grant select, insert on table movielens.public.ratings to role analyst");
-        assert_eq!(t, GrantTarget { privileges: vec!["SELECT".into(), "INSERT".into()], kind: "TABLE".into(), name: ObjectName::parse("movielens.public.ratings").unwrap(), arg_types: vec![] });
+        assert_eq!(t, GrantTarget { privileges: vec!["SELECT".into(), "INSERT".into()], kind: "TABLE".into(), name: ObjectName::parse("movielens.public.ratings").unwrap(), arg_types: vec![], revoke_current_grants: false });
         assert_eq!(role.as_str(), "ANALYST");
         let (t, _) = target("grant usage on function deploy_model(varchar, number) to role sysadmin");
         assert_eq!((t.kind.as_str(), t.arg_types), ("FUNCTION", vec!["VARCHAR".to_string(), "NUMBER".to_string()]));

@@ -387,6 +387,6 @@ fn grant(c: &mut Cursor, revoke: bool) -> Result<Statement, WarehouseError> {
     c.eat("ROLE");
     let role: Ident = c.ident()?;
     c.eat_seq(&["WITH", "GRANT", "OPTION"]);
-    let target = GrantTarget { privileges, kind, name, arg_types };
+    let target = GrantTarget { privileges, kind, name, arg_types, revoke_current_grants: false };
     Ok(if revoke { Statement::Revoke { target, role } } else { Statement::Grant { target, role } })
 }

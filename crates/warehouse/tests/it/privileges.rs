@@ -254,3 +254,44 @@ fn the_creating_role_owns_its_table() {
     run(&mut admin, "create table brief (a int)");
     no_object(&mut bob, "drop table brief");
 }
+
+/// A renamed view keeps its owner and grants; `GRANT OWNERSHIP` moves ownership to another role
+/// (the old owner loses it), keeping the other grants or, with `REVOKE CURRENT GRANTS`,
+/// ending them; ownership is never revoked.
+#[test]
+fn views_keep_grants_when_renamed_and_ownership_is_transferred() {
+    let f = fixture();
+    let (mut admin, mut bob) = setup(&f);
+    run(&mut admin, "use role accountadmin; create role other; create user carol password = 'passw0rd!' default_role = other; grant role other to user carol");
+    run(&mut admin, "grant usage on database d to role other; grant usage on schema d.public to role other; use role sysadmin");
+    let mut carol = f.wh.session("carol", None).unwrap();
+    run(&mut carol, "use schema d.public");
+    run(&mut bob, "create view wv as select a from w; grant select on view wv to role other");
+    assert_eq!(col(&run(&mut carol, "select a from wv"), 0), [Some("1".into())]);
+    run(&mut bob, "alter view wv rename to wv2");
+    assert_eq!(col(&run(&mut carol, "select a from wv2"), 0), [Some("1".into())]);
+    no_object(&mut carol, "select a from wv");
+    let e = fails(&mut carol, "alter view wv2 rename to wv3");
+    assert_eq!(e.wire().code, "003001", "only the owner renames: {e}");
+    // Ownership moves to OTHER: bob's role no longer owns the table it made.
+    run(&mut bob, "create table handed (a int); insert into handed values (4); grant select on table handed to role sysadmin");
+    let e = fails(&mut carol, "grant ownership on table handed to role other");
+    assert_eq!(e.wire().code, "003001", "{e}");
+    run(&mut bob, "grant ownership on table handed to role other copy current grants");
+    run(&mut carol, "insert into handed values (5); grant select on table handed to role analyst");
+    let e = fails(&mut bob, "drop table handed");
+    assert_eq!(e.wire().code, "003001", "ANALYST may read it now, not drop it: {e}");
+    let shown = run(&mut admin, "show grants on table d.public.handed");
+    let owners: Vec<_> = shown.rows.iter().filter(|r| r[1].as_deref() == Some("OWNERSHIP")).map(|r| r[5].clone()).collect();
+    assert_eq!(owners, [Some("OTHER".into())], "{:?}", shown.rows);
+    assert_eq!(col(&run(&mut admin, "select count(*) from handed"), 0), [Some("2".into())], "SYSADMIN's grant was copied");
+    // Back to ANALYST, revoking the grants the table carried.
+    run(&mut carol, "grant ownership on table handed to role analyst revoke current grants");
+    no_object(&mut carol, "select a from handed");
+    let shown = run(&mut admin, "show grants on table d.public.handed");
+    assert_eq!(shown.rows.len(), 1, "only the ownership is left: {:?}", shown.rows);
+    let e = fails(&mut bob, "revoke ownership on table handed from role analyst");
+    assert_eq!(e.wire().code, "002040", "{e}");
+    let e = fails(&mut bob, "grant select on table handed to role other copy current grants");
+    assert!(e.to_string().contains("GRANT OWNERSHIP"), "{e}");
+}
