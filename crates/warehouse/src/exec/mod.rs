@@ -536,7 +536,6 @@ impl Session {
     }
 }
 
-/// The new name (its last part) an `ALTER TABLE … RENAME TO` gives its table.
 /// Whether a statement may run in the engine, or may only be answered from a kept result.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Engine {
@@ -544,6 +543,7 @@ enum Engine {
     KeptOnly,
 }
 
+/// The new name (its last part) an `ALTER TABLE|VIEW … RENAME TO` gives its table or view.
 fn renamed_to(tree: &sqlparser::ast::Statement) -> Option<Ident> {
     use sqlparser::ast::{AlterTableOperation, AlterViewOperation, RenameTableNameKind};
     if let sqlparser::ast::Statement::AlterView(v) = tree {

@@ -335,19 +335,23 @@ impl Session {
         }
         // EMPTY_FIELD_AS_NULL (Snowflake's default): an empty field is NULL too.
         let nulls = format.nullstr();
-        // Without an enclosing character every `"` is data: the file is split here first.
-        let requoted = match &format.quote {
-            Some(_) => None,
-            None => Some(super::plain_csv::requote(path, &format.delimiter, format.skip_header, &self.wh.scratch_dir(), super::plain_csv::Shape::AsIs)?),
-        };
-        let reader = match (&requoted, &format.quote) {
-            (Some(r), _) => super::plain_csv::reader(r, format.skip_header, &nulls),
-            (None, q) => format!(
-                "read_csv({p}, header = false, skip = {}, delim = {}, all_varchar = true, null_padding = true, auto_detect = true, nullstr = [{nulls}]{})",
-                format.skip_header,
-                literal(&format.delimiter),
-                q.as_ref().map(|q| format!(", quote = {}, escape = {}", literal(q), literal(q))).unwrap_or_default(),
+        // Without an enclosing character every `"` is data: the file is split here first, and
+        // the rewritten copy lives until the table is filled.
+        let (reader, _requoted) = match &format.quote {
+            Some(q) => (
+                format!(
+                    "read_csv({p}, header = false, skip = {}, delim = {}, quote = {}, escape = {}, all_varchar = true, null_padding = true, auto_detect = true, nullstr = [{nulls}])",
+                    format.skip_header,
+                    literal(&format.delimiter),
+                    literal(q),
+                    literal(q),
+                ),
+                None,
             ),
+            None => {
+                let r = super::plain_csv::requote(path, &format.delimiter, format.skip_header, &self.wh.scratch_dir(), super::plain_csv::Shape::AsIs)?;
+                (super::plain_csv::reader(&r, format.skip_header, &nulls), Some(r))
+            }
         };
         self.conn.execute_batch(&format!(
             "CREATE TEMPORARY TABLE {} AS SELECT row_number() OVER () + {} AS {}, * FROM {reader}",
@@ -355,7 +359,6 @@ impl Session {
             format.skip_header,
             quote(LINE),
         ))?;
-        drop(requoted);
         Ok(())
     }
 
