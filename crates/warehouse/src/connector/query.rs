@@ -160,6 +160,10 @@ fn answer_kept(st: &ConnectorState, qid: &str, conn: &ConnSession, body: &QueryB
         return None;
     }
     let mut s = conn.session.try_lock().ok()?;
+    // Most requests find nothing kept: they are not split twice.
+    if !s.keeps_results_for(None) {
+        return None;
+    }
     let [one] = <[SourceStatement; 1]>::try_from(split(&body.sql_text).ok()?).ok()?;
     s.set_arrow_results(true);
     let r = s.execute_reused(&one, qid.to_string())?;

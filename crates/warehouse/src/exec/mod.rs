@@ -48,10 +48,16 @@ impl Session {
     /// remembered when the kept result was made, in the same generation), and they start only
     /// when a result of the current generation is kept for this very text.
     pub fn execute_reused(&mut self, st: &SourceStatement, query_id: String) -> Option<Result<QueryResult, WarehouseError>> {
-        if !self.use_cached_result || self.in_transaction || !self.reusable.holds(&st.text, self.wh.catalog_generation()) {
+        if !self.keeps_results_for(Some(&st.text)) {
             return None;
         }
         self.execute_in(st, query_id, Engine::KeptOnly).transpose()
+    }
+
+    /// Whether [`Session::execute_reused`] could answer statement text `text` (any text when
+    /// `None`) now: a caller that has not split its request yet asks with `None` first.
+    pub fn keeps_results_for(&self, text: Option<&str>) -> bool {
+        self.use_cached_result && !self.in_transaction && self.reusable.holds(text, self.wh.catalog_generation())
     }
 
     fn execute_in(&mut self, st: &SourceStatement, query_id: String, engine: Engine) -> Result<Option<QueryResult>, WarehouseError> {

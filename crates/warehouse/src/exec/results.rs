@@ -15,8 +15,17 @@ use crate::WarehouseError;
 const KEPT_IDS: usize = 100;
 /// How many of the newest results `RESULT_SCAN` can read.
 const KEPT_RESULTS: usize = 20;
-/// A result larger than this is not kept (`RESULT_SCAN` says so).
-const MAX_KEPT_ROWS: usize = 10_000;
+/// A result larger than this is not kept (`RESULT_SCAN` says so; nor is it kept for reuse).
+pub(crate) const MAX_KEPT_ROWS: usize = 10_000;
+
+/// Whether a result is small enough to keep in memory: not spilled to a file, at most
+/// [`MAX_KEPT_ROWS`] rows.
+pub(crate) fn small_enough(r: &QueryResult) -> bool {
+    match &r.arrow {
+        None => r.rows.len() <= MAX_KEPT_ROWS,
+        Some(a) => !a.is_spilled() && a.num_rows() <= MAX_KEPT_ROWS,
+    }
+}
 
 /// Ids of the session's statements, oldest first, the newest with their results.
 #[derive(Default)]
@@ -31,11 +40,7 @@ impl Recent {
     pub(crate) fn keep(&mut self, r: &QueryResult) {
         // A result in Arrow form (the connector's and the SQL API's bulk reads) is shared, not
         // copied, and rendered only if `RESULT_SCAN` reads it.
-        let small = match &r.arrow {
-            None => r.rows.len() <= MAX_KEPT_ROWS,
-            Some(a) => !a.is_spilled() && a.num_rows() <= MAX_KEPT_ROWS,
-        };
-        let rows = small.then(|| r.clone());
+        let rows = small_enough(r).then(|| r.clone());
         self.entries.push_back((r.query_id.clone(), rows));
         if self.entries.len() > KEPT_IDS {
             self.entries.pop_front();

@@ -11,8 +11,8 @@
 //! - the query calls no external function and no engine function whose value may change
 //!   between runs (`random`, `uuid`, `now`, `nextval`, … as the engine itself classifies them);
 //! - the session is not inside its own transaction;
-//! - the result is at most 24 hours old and small enough to keep (not spilled, at most
-//!   [`MAX_ROWS`] rows).
+//! - the result is at most 24 hours old and small enough to keep
+//!   ([`super::results::small_enough`]).
 //!
 //! A reused result answers under the new statement's query id, as in Snowflake.
 
@@ -25,8 +25,6 @@ use crate::sql::Ident;
 
 /// How many results a session keeps for reuse.
 const KEPT: usize = 16;
-/// Larger results are not kept.
-const MAX_ROWS: usize = 10_000;
 /// Snowflake purges persisted results after 24 hours.
 const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -72,18 +70,14 @@ impl Reusable {
     }
 
     /// Whether a result of `generation` is kept for statement text `text` (its other parts of
-    /// the key not yet known).
-    pub(crate) fn holds(&self, text: &str, generation: u64) -> bool {
-        self.entries.iter().any(|e| e.generation == generation && e.key.text == text)
+    /// the key not yet known), or for any text when `text` is `None`.
+    pub(crate) fn holds(&self, text: Option<&str>, generation: u64) -> bool {
+        self.entries.iter().any(|e| e.generation == generation && text.is_none_or(|t| e.key.text == t))
     }
 
     /// Keeps `result`, made at `generation`, for `key` (when small enough).
     pub(crate) fn keep(&mut self, key: Key, generation: u64, result: &QueryResult) {
-        let small = match &result.arrow {
-            None => result.rows.len() <= MAX_ROWS,
-            Some(a) => !a.is_spilled() && a.num_rows() <= MAX_ROWS,
-        };
-        if !small {
+        if !super::results::small_enough(result) {
             return;
         }
         self.entries.retain(|e| e.key != key);
@@ -137,7 +131,7 @@ mod tests {
         }
         assert_eq!(r.entries.len(), KEPT);
         assert!(r.find(&Key::new("s", "SELECT 0", None, None, false), 1).is_none(), "the oldest goes first");
-        let big = QueryResult::table(&["A"], vec![vec![None]; MAX_ROWS + 1]);
+        let big = QueryResult::table(&["A"], vec![vec![None]; crate::exec::results::MAX_KEPT_ROWS + 1]);
         r.keep(Key::new("s", "SELECT big", None, None, false), 1, &big);
         assert!(r.find(&Key::new("s", "SELECT big", None, None, false), 1).is_none());
     }

@@ -10,7 +10,7 @@
 //! `AUTO_COMPRESS = FALSE`) are inflated on the way.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::WarehouseError;
@@ -57,22 +57,22 @@ pub(super) fn requote(src: &Path, delimiter: &str, skip: u64, scratch: &Path, sh
             let mut width = 1;
             each_line(src, |n, body| {
                 if n > skip {
-                    width = width.max(count(body, delimiter));
+                    width = width.max(fields(body, delimiter).count());
                 }
                 Ok(())
             })?;
             width
         }
     };
-    let mut out = Requoted { path: scratch.join(format!("plain-{}.csv", crate::random::uuid())), width: pad_to.max(1) };
+    let mut out = Requoted { path: scratch.join(format!("plain-{}.csv", crate::random::uuid())), width: 1 };
     let file = File::create(&out.path).map_err(|e| io("creating", &out.path, e))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let path = out.path.clone();
-    let mut width = out.width;
+    let mut width = 1;
     each_line(src, |n, body| {
-        let fields = write_line(&mut w, body, delimiter, pad_to).map_err(|e| io("writing", &path, e))?;
+        let written = write_line(&mut w, body, delimiter, pad_to).map_err(|e| io("writing", &path, e))?;
         if n > skip {
-            width = width.max(fields);
+            width = width.max(written);
         }
         Ok(())
     })?;
@@ -83,12 +83,10 @@ pub(super) fn requote(src: &Path, delimiter: &str, skip: u64, scratch: &Path, sh
 
 /// Calls `f` with each line's number (from 1) and its bytes without the line end.
 fn each_line(src: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<(), WarehouseError>) -> Result<(), WarehouseError> {
-    let mut file = File::open(src).map_err(|e| io("opening", src, e))?;
-    let mut magic = [0u8; 2];
-    let gzipped = file.read(&mut magic).map_err(|e| io("reading", src, e))? == 2 && magic == [0x1f, 0x8b];
-    let file = File::open(src).map_err(|e| io("opening", src, e))?;
-    let input: Box<dyn Read> = if gzipped { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) };
-    let mut r = BufReader::with_capacity(1 << 20, input);
+    let mut raw = BufReader::with_capacity(1 << 20, File::open(src).map_err(|e| io("opening", src, e))?);
+    // gzip's magic bytes, looked at in the reader's buffer.
+    let gzipped = raw.fill_buf().map_err(|e| io("reading", src, e))?.starts_with(&[0x1f, 0x8b]);
+    let mut r: Box<dyn BufRead> = if gzipped { Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(raw))) } else { Box::new(raw) };
     let mut line = Vec::new();
     let mut n: u64 = 0;
     loop {
@@ -102,48 +100,49 @@ fn each_line(src: &Path, mut f: impl FnMut(u64, &[u8]) -> Result<(), WarehouseEr
     }
 }
 
-fn count(line: &[u8], delimiter: &[u8]) -> usize {
-    let mut n = 1;
-    let mut rest = line;
-    while let Some(at) = find(rest, delimiter) {
-        n += 1;
-        rest = &rest[at + delimiter.len()..];
-    }
-    n
+/// A line's fields: the bytes between delimiters (a line without one is one field).
+fn fields<'a>(line: &'a [u8], delimiter: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        Some(match find(r, delimiter) {
+            Some(at) => {
+                rest = Some(&r[at + delimiter.len()..]);
+                &r[..at]
+            }
+            None => {
+                rest = None;
+                r
+            }
+        })
+    })
 }
 
 /// Writes one line's fields enclosed, then empty ones up to `pad_to`; returns how many fields
 /// the line had.
 fn write_line(w: &mut impl Write, line: &[u8], delimiter: &[u8], pad_to: usize) -> std::io::Result<usize> {
-    let mut fields = 0;
-    let mut rest = line;
-    loop {
-        let end = find(rest, delimiter).unwrap_or(rest.len());
-        if fields > 0 {
+    let mut n = 0;
+    for field in fields(line, delimiter) {
+        if n > 0 {
             w.write_all(b",")?;
         }
-        let field = &rest[..end];
         if !field.is_empty() {
             w.write_all(b"\"")?;
-            for part in field.split(|b| *b == b'"').enumerate() {
-                if part.0 > 0 {
+            for (i, part) in field.split(|b| *b == b'"').enumerate() {
+                if i > 0 {
                     w.write_all(b"\"\"")?;
                 }
-                w.write_all(part.1)?;
+                w.write_all(part)?;
             }
             w.write_all(b"\"")?;
         }
-        fields += 1;
-        if end == rest.len() {
-            break;
-        }
-        rest = &rest[end + delimiter.len()..];
+        n += 1;
     }
-    for _ in fields..pad_to {
+    for _ in n..pad_to {
         w.write_all(b",")?;
     }
     w.write_all(b"\n")?;
-    Ok(fields)
+    Ok(n)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
